@@ -1,0 +1,143 @@
+// Builds the preload layer's content into <repository>/assets/preload-layer/:
+//   nodejs/otel-preload/init.mjs        the entry NODE_OPTIONS=--import loads (in Lambda: /opt/nodejs/otel-preload/init.mjs)
+//   nodejs/otel-preload/chunks/*.mjs    one chunk per instrumentation, imported only when chosen
+//   nodejs/otel-preload/node_modules/   import-in-the-middle and require-in-the-middle, which cannot be
+//                                       bundled: the module wrappers import-in-the-middle generates at run
+//                                       time import its files by path and must share their state
+//   nodejs/otel-preload/THIRD_PARTY_LICENSES.txt
+// Usage: node layer-src/build.mjs [out-dir]
+import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const sourceRoot = path.dirname(fileURLToPath(import.meta.url));
+const layerRoot = path.resolve(process.argv[2] ?? path.join(sourceRoot, '..', 'assets', 'preload-layer'));
+const preloadDir = path.join(layerRoot, 'nodejs', 'otel-preload');
+
+/** Shipped as files beside the bundle, with their dependencies. */
+const UNBUNDLED_PACKAGES = ['import-in-the-middle', 'require-in-the-middle'];
+
+/** Files of shipped packages that Node.js never loads. */
+const NOT_SHIPPED = /(\.d\.[cm]?ts|\.map|\.md|\.markdown|\.ts)$|^(test|tests|benchmark|docs?|\.github)$/i;
+
+/** The layer must stay small: the design's budget for it unzipped. */
+const BUDGET_BYTES = 1.5 * 1024 * 1024;
+
+fs.rmSync(layerRoot, { recursive: true, force: true });
+
+const result = await esbuild.build({
+  entryPoints: { init: path.join(sourceRoot, 'src', 'init.mjs') },
+  outdir: preloadDir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  // OpenTelemetry packages ship ES module builds under "module": they tree-shake better.
+  mainFields: ['module', 'main'],
+  // PRELOAD_MINIFY=false keeps names readable when investigating a stack trace.
+  minify: process.env.PRELOAD_MINIFY !== 'false',
+  sourcemap: false,
+  legalComments: 'none',
+  metafile: true,
+  external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+  // Bundled CommonJS code calls require() for Node.js built-ins and the unbundled packages.
+  banner: {
+    js: "import { createRequire as __otelCreateRequire } from 'node:module'; const require = __otelCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+
+const shipped = shipPackages(UNBUNDLED_PACKAGES, path.join(preloadDir, 'node_modules'));
+writeThirdPartyLicenses([...bundledPackageDirs(result.metafile), ...shipped]);
+
+const size = directorySize(layerRoot);
+console.log(`preload layer: ${layerRoot}`);
+console.log(`preload layer size: ${size} bytes (${(size / 1024 / 1024).toFixed(2)} MiB unzipped, budget ${BUDGET_BYTES / 1024 / 1024} MiB)`);
+if (size > BUDGET_BYTES) {
+  console.error(`preload layer is over its budget by ${size - BUDGET_BYTES} bytes`);
+  process.exit(1);
+}
+
+/**
+ * Copies packages and their production dependencies, as installed in layer-src/node_modules,
+ * into a flat node_modules directory. Returns the source directories copied.
+ */
+function shipPackages(names, destination) {
+  const copied = new Map();
+  const pending = names.map((name) => ({ name, from: sourceRoot }));
+  while (pending.length > 0) {
+    const { name, from } = pending.shift();
+    const packageDir = findPackageDir(name, from);
+    if (copied.has(name)) {
+      if (copied.get(name) !== packageDir) throw new Error(`two versions of ${name} would be shipped: ${copied.get(name)} and ${packageDir}`);
+      continue;
+    }
+    copied.set(name, packageDir);
+    copyPackage(packageDir, path.join(destination, name));
+    const manifest = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) pending.push({ name: dependency, from: packageDir });
+  }
+  return [...copied.values()];
+}
+
+function findPackageDir(name, from) {
+  const require = createRequire(path.join(from, 'package.json'));
+  for (const candidate of require.resolve.paths(name) ?? []) {
+    const dir = path.join(candidate, name);
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`cannot find package ${name} from ${from}: run npm ci --prefix layer-src first`);
+}
+
+function copyPackage(from, to) {
+  fs.cpSync(from, to, {
+    recursive: true,
+    filter: (source) => {
+      const name = path.basename(source);
+      if (source === from) return true;
+      if (name === 'node_modules') return false;
+      if (/^licen[cs]e|^notice/i.test(name)) return true;
+      return !NOT_SHIPPED.test(name);
+    },
+  });
+}
+
+/** The package directories esbuild took code from, found by walking up from each input file. */
+function bundledPackageDirs(metafile) {
+  const dirs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) dirs.add(path.resolve(match[1]));
+  }
+  return [...dirs];
+}
+
+function writeThirdPartyLicenses(packageDirs) {
+  const byText = new Map();
+  for (const dir of packageDirs) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    const licenseFile = fs.readdirSync(dir).find((file) => /^licen[cs]e/i.test(file));
+    const text = licenseFile ? fs.readFileSync(path.join(dir, licenseFile), 'utf8').trim() : `License: ${manifest.license}`;
+    if (!byText.has(text)) byText.set(text, []);
+    byText.get(text).push(`${manifest.name}@${manifest.version}`);
+  }
+  const sections = [...byText].map(([text, packages]) => `${packages.sort().join('\n')}\n\n${text}\n`);
+  fs.writeFileSync(
+    path.join(preloadDir, 'THIRD_PARTY_LICENSES.txt'),
+    `This layer contains code from the following packages.\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`,
+  );
+}
+
+function directorySize(dir) {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const entryPath = path.join(dir, entry.name);
+    total += entry.isDirectory() ? directorySize(entryPath) : fs.statSync(entryPath).size;
+  }
+  return total;
+}

@@ -1,0 +1,31 @@
+/**
+ * An environment variable the preload reads holds a value it cannot use.
+ * The message names the variable, the value received and how to fix it.
+ */
+export class PreloadConfigError extends Error {
+  /**
+   * @param {string} variable the environment variable's name
+   * @param {string} value the value received
+   * @param {string} problem what is wrong with it
+   * @param {string} fix how to correct it
+   */
+  constructor(variable, value, problem, fix) {
+    super(`${variable}=${JSON.stringify(value)} is not valid: ${problem}. ${fix}`);
+    this.name = 'PreloadConfigError';
+    this.variable = variable;
+    this.value = value;
+  }
+}
+
+/**
+ * Splits a comma-separated environment variable into trimmed, non-empty, lower-case entries.
+ * @param {string | undefined} raw
+ * @returns {string[]}
+ */
+export function parseList(raw) {
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry.length > 0);
+}

@@ -1,0 +1,43 @@
+import * as module from 'node:module';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Registers import-in-the-middle's loader hook, which lets instrumentations patch modules loaded
+ * with `import`: ESM handlers (.mjs, "type": "module"), and on the Node.js 24 runtime every
+ * handler, since it loads CommonJS handlers with `import()` too. Only the handler module and the
+ * listed built-ins are intercepted, so other modules load at full speed.
+ *
+ * Runs the loader in-thread with `module.registerHooks` where Node.js supports it, else on
+ * Node.js's loader thread with `module.register`.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {string[]} builtins built-in modules an instrumentation patches (e.g. http)
+ */
+export async function registerEsmHook(env, builtins) {
+  const include = [...handlerFileUrls(env), ...builtins];
+  if (include.length === 0) return;
+  const { register, supportsSyncHooks } = await import('import-in-the-middle/register-hooks.mjs');
+  if (supportsSyncHooks()) {
+    register({ include });
+  } else {
+    module.register('import-in-the-middle/hook.mjs', import.meta.url, { data: { include } });
+  }
+}
+
+/**
+ * The files the Lambda runtime may load for `_HANDLER` (`<path>/<module>.<function>`) under
+ * LAMBDA_TASK_ROOT: `<module>` with a .js, .mjs or .cjs extension.
+ * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html#nodejs-handler-naming
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {string[]}
+ */
+export function handlerFileUrls(env) {
+  const taskRoot = env.LAMBDA_TASK_ROOT;
+  const handler = env._HANDLER;
+  if (!taskRoot || !handler) return [];
+  const handlerName = path.basename(handler);
+  const moduleDirectory = handler.slice(0, handler.length - handlerName.length);
+  const moduleName = handlerName.split('.', 1)[0];
+  const base = path.resolve(taskRoot, moduleDirectory, moduleName);
+  return ['.js', '.mjs', '.cjs'].map((extension) => pathToFileURL(base + extension).href);
+}

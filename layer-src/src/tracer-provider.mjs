@@ -1,0 +1,47 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
+import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+/** The collector extension's OTLP/HTTP receiver, listening on loopback only. */
+export const DEFAULT_TRACES_URL = 'http://127.0.0.1:4318/v1/traces';
+
+/**
+ * How long one export to the local collector may take, retries included, unless
+ * OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT says otherwise. The collector answers from loopback in a
+ * few milliseconds; this bound is what an invocation pays when it is not running at all.
+ */
+export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 1000;
+
+/**
+ * A tracer provider with X-Ray trace IDs and a batch span processor: spans are queued in memory
+ * and exported to the collector when the AWS Lambda instrumentation force-flushes the provider at
+ * the end of each invocation, so no span is exported on the handler's hot path.
+ * @param {{ resource: import('@opentelemetry/resources').Resource, env: NodeJS.ProcessEnv }} options
+ */
+export function createTracerProvider({ resource, env }) {
+  const exporter = new OTLPTraceExporter(exporterOptions(env));
+  return new NodeTracerProvider({
+    resource,
+    // X-Ray rejects trace IDs whose first 8 hex digits are not the epoch seconds of the trace start.
+    // https://docs.aws.amazon.com/xray/latest/devguide/xray-api-sendingdata.html#xray-api-traceids
+    idGenerator: new AWSXRayIdGenerator(),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
+}
+
+/**
+ * OTLP/HTTP JSON to the local collector. The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and the
+ * traces-specific variables) itself; explicit options would override them, so they are only
+ * given where no variable is set.
+ * @param {NodeJS.ProcessEnv} env
+ */
+export function exporterOptions(env) {
+  const options = {};
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+    options.url = DEFAULT_TRACES_URL;
+  }
+  if (!env.OTEL_EXPORTER_OTLP_TIMEOUT && !env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) {
+    options.timeoutMillis = DEFAULT_EXPORT_TIMEOUT_MILLIS;
+  }
+  return options;
+}
