@@ -25,9 +25,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jsiiVersion: '6.0.16',
   typescriptVersion: '5.9.3',
 
-  // NodejsFunction looks for esbuild next to aws-cdk-lib; as a regular dependency npm hoists it
-  // there, so bundling never falls back to Docker.
-  deps: ['esbuild@0.28.2'],
   devDeps: [
     '@aws-cdk/integ-runner@2.197.10',
     `@aws-cdk/integ-tests-alpha@${'2.245.0-alpha.0'}`,
@@ -46,6 +43,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // Test the TypeScript sources, never stale compiled JavaScript beside them.
+      moduleFileExtensions: ['ts', 'js', 'json', 'node'],
+      modulePathIgnorePatterns: ['<rootDir>/(e2e|layer-src|bench|demo|collector-go|assets|cdk.out|dist)/'],
       testTimeout: 600_000,
       snapshotSerializers: ['<rootDir>/test/asset-hash-serializer.ts'],
     },
@@ -64,6 +64,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   ],
   npmignoreEnabled: true,
 });
+
+// NodejsFunction looks for esbuild next to aws-cdk-lib, so bundling never falls back to Docker
+// when npm hoists it there. jsii accepts a non-jsii package only as bundled (which npm does not
+// hoist) or optional (which npm installs and hoists like any dependency): optional it is.
+project.package.addField('optionalDependencies', { esbuild: '0.28.2' });
 
 // Pin the toolchain projen would otherwise leave as ranges.
 for (const [dep, version] of Object.entries({

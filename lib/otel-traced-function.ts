@@ -1,0 +1,219 @@
+import { Token } from 'aws-cdk-lib';
+import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { collectorConfigUri } from './collector-config';
+import { OtelCollectorLayer } from './collector-layer';
+import { DEFAULT_INSTRUMENTATIONS, Instrumentation } from './instrumentation';
+import { mergeNodeOptions } from './node-options';
+import { OtelPreloadLayer } from './preload-layer';
+import { TraceExporter } from './trace-exporter';
+
+/** Lambda allows at most five layers on a function. */
+const MAX_LAYERS = 5;
+
+/** The oldest Node.js major the preload supports. */
+const MIN_NODE_MAJOR = 22;
+
+/** Properties of an {@link OtelTracedFunction}: those of a NodejsFunction, plus tracing. */
+export interface OtelTracedFunctionProps extends NodejsFunctionProps {
+  /**
+   * The service name of the function's spans (`OTEL_SERVICE_NAME`), which names its segments
+   * in X-Ray.
+   *
+   * @default - the function name: `functionName` when set, otherwise the name Lambda
+   * generates, read at run time
+   */
+  readonly serviceName?: string;
+
+  /**
+   * The instrumentations to enable besides AWS Lambda's own, which is always on.
+   * Those not listed are not loaded at all.
+   *
+   * @default [Instrumentation.HTTP, Instrumentation.UNDICI, Instrumentation.AWS_SDK]
+   */
+  readonly instrumentations?: Instrumentation[];
+
+  /**
+   * Where the collector extension sends spans.
+   *
+   * @default TraceExporter.xray() - AWS X-Ray in the function's Region
+   */
+  readonly exporter?: TraceExporter;
+
+  /**
+   * The collector layer to use, for example one shared across stacks or prebuilt.
+   * It must be built for the function's architecture.
+   *
+   * @default - one layer per stack and architecture, shared by every traced function in it
+   */
+  readonly collectorLayer?: OtelCollectorLayer;
+
+  /**
+   * The preload layer to use.
+   *
+   * @default - one layer per stack, shared by every traced function in it
+   */
+  readonly preloadLayer?: OtelPreloadLayer;
+}
+
+/**
+ * A NodejsFunction traced with OpenTelemetry into AWS X-Ray.
+ *
+ * It adds the collector extension layer and the Node.js preload layer, loads the preload
+ * through `NODE_OPTIONS`, turns on active tracing and grants the X-Ray write permissions.
+ * Environment variables are set in this order, later ones winning:
+ * 1. this construct's defaults (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+ *    `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, `OPENTELEMETRY_COLLECTOR_CONFIG_URI`);
+ * 2. the `environment` prop and later `addEnvironment()` calls.
+ * `NODE_OPTIONS` is the exception: the preload's `--import` is added to whatever it holds,
+ * never twice.
+ *
+ * @example
+ * new OtelTracedFunction(this, 'Api', { entry: 'src/api.ts' });
+ */
+export class OtelTracedFunction extends NodejsFunction {
+  /** The collector extension layer attached to this function. */
+  public readonly collectorLayer: OtelCollectorLayer;
+
+  /** The preload layer attached to this function. */
+  public readonly preloadLayer: OtelPreloadLayer;
+
+  /** The service name given to the function's spans, when known at synth time. */
+  public readonly serviceName?: string;
+
+  /** Layers attached so far; undefined while the base class is being constructed. */
+  private layerCount?: number;
+
+  constructor(scope: Construct, id: string, props: OtelTracedFunctionProps = {}) {
+    const where = `OtelTracedFunction '${id}'`;
+    const runtime = props.runtime ?? Runtime.NODEJS_24_X;
+    validateRuntime(runtime, where);
+    validateLayerCount(props.layers, where);
+    validateExecWrapper(props.environment, where);
+
+    const exporter = (props.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
+    const instrumentations = validateInstrumentations(props.instrumentations ?? DEFAULT_INSTRUMENTATIONS, where);
+    const serviceName = props.serviceName ?? props.functionName;
+    if (serviceName !== undefined && !Token.isUnresolved(serviceName) && serviceName.trim().length === 0) {
+      throw new Error(`${where}: serviceName is empty; give a name, or leave it unset to use the function name.`);
+    }
+
+    const defaults: { [key: string]: string } = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: OtelCollectorLayer.OTLP_HTTP_ENDPOINT,
+      OTEL_NODE_ENABLED_INSTRUMENTATIONS: instrumentations.join(','),
+      [OtelCollectorLayer.CONFIG_URI_ENV]: collectorConfigUri(exporter),
+    };
+    if (serviceName !== undefined) {
+      defaults.OTEL_SERVICE_NAME = serviceName;
+    }
+    const environment = {
+      ...defaults,
+      ...props.environment,
+      NODE_OPTIONS: mergeNodeOptions(props.environment?.NODE_OPTIONS, OtelPreloadLayer.NODE_OPTION, `${where}: environment.NODE_OPTIONS`),
+    };
+
+    super(scope, id, {
+      ...props,
+      runtime,
+      environment,
+      tracing: props.tracing ?? Tracing.ACTIVE,
+    });
+
+    const architecture = props.architecture ?? Architecture.X86_64;
+    this.collectorLayer = props.collectorLayer ?? OtelCollectorLayer.forStack(this, architecture);
+    if (this.collectorLayer.architecture.name !== architecture.name) {
+      throw new Error(
+        `${where}: collectorLayer is built for ${this.collectorLayer.architecture.name} but the function runs on ${architecture.name}; ` +
+        `use a layer built with architecture ${architecture.name}, or leave collectorLayer unset.`,
+      );
+    }
+    this.preloadLayer = props.preloadLayer ?? OtelPreloadLayer.forStack(this);
+    super.addLayers(this.collectorLayer, this.preloadLayer);
+    this.layerCount = (props.layers?.length ?? 0) + 2;
+    this.serviceName = serviceName;
+
+    // With active tracing Lambda's own statement already grants these actions; add them only
+    // when it does not, so the role holds exactly one statement for X-Ray.
+    const tracingGrantsXRay = (props.tracing ?? Tracing.ACTIVE) !== Tracing.DISABLED;
+    if (!(tracingGrantsXRay && exporter.id === 'awsxray')) {
+      exporter.policyStatements.forEach(statement => this.addToRolePolicy(statement));
+    }
+  }
+
+  /**
+   * Adds layers after the function is created, keeping within Lambda's limit of five together
+   * with the two tracing layers.
+   */
+  public addLayers(...layers: ILayerVersion[]): void {
+    if (this.layerCount === undefined) {
+      super.addLayers(...layers);
+      return;
+    }
+    const total = this.layerCount + layers.length;
+    if (total > MAX_LAYERS) {
+      throw new Error(
+        `OtelTracedFunction '${this.node.id}': adding ${layers.length} layer(s) makes ${total}, including the collector and preload layers; ` +
+        `Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's bundle.`,
+      );
+    }
+    super.addLayers(...layers);
+    this.layerCount = total;
+  }
+
+  /**
+   * Adds an environment variable. `NODE_OPTIONS` keeps the preload's `--import`.
+   */
+  public addEnvironment(key: string, value: string, options?: EnvironmentOptions): this {
+    if (key === 'NODE_OPTIONS' && this.preloadLayer !== undefined) {
+      return super.addEnvironment(key, mergeNodeOptions(value, OtelPreloadLayer.NODE_OPTION, `OtelTracedFunction '${this.node.id}': addEnvironment('NODE_OPTIONS')`), options);
+    }
+    return super.addEnvironment(key, value, options);
+  }
+}
+
+function validateRuntime(runtime: Runtime, where: string): void {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
+  if (runtime.family !== RuntimeFamily.NODEJS || major === undefined) {
+    throw new Error(
+      `${where}: runtime ${runtime.name} is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X. ` +
+      'To trace a function of another runtime, add an OtelCollectorLayer to it.',
+    );
+  }
+  if (Number(major) < MIN_NODE_MAJOR) {
+    throw new Error(
+      `${where}: runtime ${runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; ` +
+      'use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X.',
+    );
+  }
+}
+
+function validateLayerCount(layers: ILayerVersion[] | undefined, where: string): void {
+  const total = (layers?.length ?? 0) + 2;
+  if (total > MAX_LAYERS) {
+    throw new Error(
+      `${where}: layers holds ${layers!.length} layer(s); with the collector and preload layers that makes ${total}, ` +
+      `and Lambda allows ${MAX_LAYERS}. Pass at most ${MAX_LAYERS - 2}: merge layers, or move their content into the function's bundle.`,
+    );
+  }
+}
+
+function validateExecWrapper(environment: { [key: string]: string } | undefined, where: string): void {
+  const wrapper = environment?.AWS_LAMBDA_EXEC_WRAPPER;
+  if (wrapper !== undefined && /otel|opentelemetry/i.test(wrapper)) {
+    throw new Error(
+      `${where}: environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
+      'remove it (this construct loads its own preload through NODE_OPTIONS).',
+    );
+  }
+}
+
+function validateInstrumentations(instrumentations: Instrumentation[], where: string): Instrumentation[] {
+  const known = Object.values(Instrumentation) as string[];
+  instrumentations.forEach((name, i) => {
+    if (!known.includes(name)) {
+      throw new Error(`${where}: instrumentations[${i}] is '${name}'; use one of ${known.map(k => `'${k}'`).join(', ')}.`);
+    }
+  });
+  return [...new Set(instrumentations)];
+}

@@ -1,0 +1,282 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Architecture, LayerVersion, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as path from 'path';
+import { Instrumentation, OtelCollectorLayer, OtelTracedFunction, TraceExporter } from '../lib';
+import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+
+useCollectorFixture();
+
+function layerLogicalIds(template: Template): { collector: string[]; preload: string[] } {
+  const layers = template.findResources('AWS::Lambda::LayerVersion');
+  const ids = Object.keys(layers);
+  return {
+    collector: ids.filter(id => id.startsWith('OtelCollectorLayer')),
+    preload: ids.filter(id => id.startsWith('OtelPreloadLayer')),
+  };
+}
+
+describe('OtelTracedFunction defaults', () => {
+  const stack = newStack();
+  new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
+  const template = Template.fromStack(stack);
+  const { collector, preload } = layerLogicalIds(template);
+
+  test('attaches exactly the collector and the preload layer, in that order', () => {
+    expect(collector).toHaveLength(1);
+    expect(preload).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Layers: [{ Ref: collector[0] }, { Ref: preload[0] }],
+    });
+  });
+
+  test('the collector layer is x86_64 only, the preload layer serves Node.js 22 and 24 on both architectures', () => {
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleArchitectures: ['x86_64'],
+      Description: Match.stringLikeRegexp('OpenTelemetry Collector'),
+    });
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleArchitectures: ['x86_64', 'arm64'],
+      CompatibleRuntimes: ['nodejs22.x', 'nodejs24.x'],
+    });
+  });
+
+  test('sets exactly the tracing environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: {
+          NODE_OPTIONS: '--import /opt/nodejs/otel-preload/init.mjs',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+          OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk',
+          OPENTELEMETRY_COLLECTOR_CONFIG_URI: 'file:/opt/collector-config/config.yaml',
+        },
+      },
+    });
+  });
+
+  test('leaves OTEL_SERVICE_NAME to the preload, which reads the generated function name', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    expect(fn.Properties.Environment.Variables).not.toHaveProperty('OTEL_SERVICE_NAME');
+  });
+
+  test('grants exactly xray:PutTraceSegments and xray:PutTelemetryRecords, once', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual([
+      { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+
+  test('masked snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});
+
+describe('layers are shared', () => {
+  test('two functions of one architecture share one collector layer and one preload layer', () => {
+    const stack = newStack();
+    new OtelTracedFunction(stack, 'A', { entry: HANDLER_ENTRY });
+    new OtelTracedFunction(stack, 'B', { entry: HANDLER_ENTRY });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 2);
+    const { collector, preload } = layerLogicalIds(template);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties.Layers).toEqual([{ Ref: collector[0] }, { Ref: preload[0] }]);
+    }
+  });
+
+  test('x86_64 and arm64 functions get different collector builds and one preload', () => {
+    const stack = newStack();
+    const x86 = new OtelTracedFunction(stack, 'X86', { entry: HANDLER_ENTRY, architecture: Architecture.X86_64 });
+    const arm = new OtelTracedFunction(stack, 'Arm', { entry: HANDLER_ENTRY, architecture: Architecture.ARM_64 });
+    expect(x86.collectorLayer).not.toBe(arm.collectorLayer);
+    expect(x86.preloadLayer).toBe(arm.preloadLayer);
+    expect(arm.collectorLayer.architecture).toBe(Architecture.ARM_64);
+
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 3);
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['arm64'] });
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'] });
+    const assets = Object.values(template.findResources('AWS::Lambda::LayerVersion'))
+      .map((layer: any) => JSON.stringify(layer.Properties.Content.S3Key));
+    expect(new Set(assets).size).toBe(3);
+  });
+
+  test('a given collector layer is used instead of the stack one', () => {
+    const stack = newStack();
+    const shared = new OtelCollectorLayer(stack, 'Shared', { architecture: Architecture.ARM_64 });
+    const fn = new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, architecture: Architecture.ARM_64, collectorLayer: shared });
+    expect(fn.collectorLayer).toBe(shared);
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::LayerVersion', 2);
+  });
+
+  test('a collector layer can carry prebuilt content', () => {
+    const stack = newStack();
+    const prebuilt = new OtelCollectorLayer(stack, 'Prebuilt', {
+      code: Code.fromAsset(path.join(__dirname, 'fixtures', 'collector-layer')),
+    });
+    new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, collectorLayer: prebuilt });
+    expect(jest.mocked(require('../lib/collector-bundling').CollectorBundling.bundle)).not.toHaveBeenCalled();
+  });
+});
+
+describe('environment', () => {
+  function variables(props: ConstructorParameters<typeof OtelTracedFunction>[2]): { [key: string]: string } {
+    const stack = newStack();
+    new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, ...props });
+    const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0];
+    return fn.Properties.Environment.Variables;
+  }
+
+  test('NODE_OPTIONS keeps the user\'s flags and adds the preload after them', () => {
+    expect(variables({ environment: { NODE_OPTIONS: '--enable-source-maps --max-old-space-size=256' } }).NODE_OPTIONS)
+      .toBe('--enable-source-maps --max-old-space-size=256 --import /opt/nodejs/otel-preload/init.mjs');
+  });
+
+  test('NODE_OPTIONS that already loads the preload is not changed', () => {
+    const options = '--import /opt/nodejs/otel-preload/init.mjs --enable-source-maps';
+    expect(variables({ environment: { NODE_OPTIONS: options } }).NODE_OPTIONS).toBe(options);
+  });
+
+  test('addEnvironment(NODE_OPTIONS) keeps the preload', () => {
+    const stack = newStack();
+    const fn = new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY });
+    fn.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+    fn.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps --import /opt/nodejs/otel-preload/init.mjs' }) },
+    });
+  });
+
+  test('the user\'s values win over the defaults', () => {
+    const env = variables({
+      serviceName: 'from-prop',
+      environment: { OTEL_SERVICE_NAME: 'from-env', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9999', OTEL_LOG_LEVEL: 'debug' },
+    });
+    expect(env.OTEL_SERVICE_NAME).toBe('from-env');
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:9999');
+    expect(env.OTEL_LOG_LEVEL).toBe('debug');
+  });
+
+  test('serviceName, else functionName, becomes OTEL_SERVICE_NAME', () => {
+    expect(variables({ serviceName: 'checkout' }).OTEL_SERVICE_NAME).toBe('checkout');
+    expect(variables({ functionName: 'checkout-fn' }).OTEL_SERVICE_NAME).toBe('checkout-fn');
+  });
+
+  test('instrumentations choose what the preload loads', () => {
+    expect(variables({ instrumentations: [Instrumentation.AWS_SDK] }).OTEL_NODE_ENABLED_INSTRUMENTATIONS).toBe('aws-sdk');
+    expect(variables({ instrumentations: [Instrumentation.HTTP, Instrumentation.HTTP] }).OTEL_NODE_ENABLED_INSTRUMENTATIONS).toBe('http');
+  });
+
+  test('X-Ray exporter options are rendered into an inline collector configuration', () => {
+    const uri = variables({ exporter: TraceExporter.xray({ region: 'us-west-2', indexedAttributes: ['http.route', 'tenant'] }) })
+      .OPENTELEMETRY_COLLECTOR_CONFIG_URI;
+    expect(uri.startsWith('yaml:')).toBe(true);
+    expect(JSON.parse(uri.slice('yaml:'.length))).toEqual({
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318' } } } },
+      exporters: { awsxray: { region: 'us-west-2', indexed_attributes: ['http.route', 'tenant'] } },
+      service: { pipelines: { traces: { receivers: ['otlp'], exporters: ['awsxray'] } } },
+    });
+  });
+
+  test('an inline configuration without a region keeps the function\'s Region', () => {
+    const uri = variables({ exporter: TraceExporter.xray({ indexAllAttributes: true }) }).OPENTELEMETRY_COLLECTOR_CONFIG_URI;
+    expect(JSON.parse(uri.slice('yaml:'.length)).exporters.awsxray).toEqual({ region: '${env:AWS_REGION}', index_all_attributes: true });
+  });
+
+  test('ESM bundling keeps the preload and the handler export', () => {
+    const stack = newStack();
+    new OtelTracedFunction(stack, 'Esm', { entry: HANDLER_ENTRY, bundling: { format: OutputFormat.ESM } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--import /opt/nodejs/otel-preload/init.mjs' }) },
+    });
+  });
+});
+
+describe('IAM', () => {
+  function statements(tracing?: Tracing): any[] {
+    const stack = newStack();
+    new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, tracing });
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    return Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  }
+  const XRAY_STATEMENT = { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' };
+
+  test.each([Tracing.ACTIVE, Tracing.PASS_THROUGH, Tracing.DISABLED])('with tracing %s the role gets exactly the X-Ray write statement', (tracing) => {
+    expect(statements(tracing)).toEqual([XRAY_STATEMENT]);
+  });
+
+  test('tracing can be turned down to PassThrough', () => {
+    const stack = newStack();
+    new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, tracing: Tracing.PASS_THROUGH });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'PassThrough' } });
+  });
+});
+
+describe('bad input fails at synth with the prop, the value and the fix', () => {
+  const stack = newStack();
+  const fn = (id: string, props: Partial<ConstructorParameters<typeof OtelTracedFunction>[2]>) =>
+    () => new OtelTracedFunction(stack, id, { entry: HANDLER_ENTRY, ...props });
+
+  test('a runtime of another family', () => {
+    expect(fn('Py', { runtime: Runtime.PYTHON_3_12 })).toThrow(
+      /OtelTracedFunction 'Py': runtime python3.12 is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X/);
+  });
+
+  test('Node.js older than 22', () => {
+    expect(fn('Node20', { runtime: Runtime.NODEJS_20_X })).toThrow(
+      /OtelTracedFunction 'Node20': runtime nodejs20.x is older than Node.js 22.*use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X/);
+  });
+
+  test('more than 5 layers once ours are added', () => {
+    const extra = [1, 2, 3, 4].map(i => LayerVersion.fromLayerVersionArn(stack, `L${i}`, `arn:aws:lambda:eu-west-1:123456789012:layer:l${i}:1`));
+    expect(fn('TooMany', { layers: extra })).toThrow(
+      /OtelTracedFunction 'TooMany': layers holds 4 layer\(s\); with the collector and preload layers that makes 6, and Lambda allows 5. Pass at most 3/);
+    const ok = new OtelTracedFunction(stack, 'Three', { entry: HANDLER_ENTRY, layers: extra.slice(0, 3) });
+    expect(() => ok.addLayers(extra[3])).toThrow(/adding 1 layer\(s\) makes 6, including the collector and preload layers; Lambda allows 5/);
+  });
+
+  test('another preload in NODE_OPTIONS', () => {
+    expect(fn('Adot', { environment: { NODE_OPTIONS: '--require @opentelemetry/auto-instrumentations-node/register' } })).toThrow(
+      /environment.NODE_OPTIONS: '--require @opentelemetry\/auto-instrumentations-node\/register' loads another tracer.*Remove it from NODE_OPTIONS/);
+    expect(fn('Import', { environment: { NODE_OPTIONS: '--import=/opt/otel/wrapper.mjs' } })).toThrow(
+      /'--import \/opt\/otel\/wrapper.mjs' loads another tracer/);
+  });
+
+  test('an OpenTelemetry exec wrapper', () => {
+    expect(fn('Wrapper', { environment: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/otel-handler' } })).toThrow(
+      /environment.AWS_LAMBDA_EXEC_WRAPPER is '\/opt\/otel-handler'.*remove it/);
+  });
+
+  test('malformed exporter options', () => {
+    expect(fn('Region', { exporter: TraceExporter.xray({ region: 'Ireland' }) })).toThrow(
+      /OtelTracedFunction 'Region': exporter.region: 'Ireland' is not an AWS Region name; use one such as 'us-east-1'/);
+    expect(fn('Attr', { exporter: TraceExporter.xray({ indexedAttributes: ['ok', ' '] }) })).toThrow(
+      /exporter.indexedAttributes\[1\]: ' ' is not an attribute name/);
+    expect(fn('Dup', { exporter: TraceExporter.xray({ indexedAttributes: ['a', 'a'] }) })).toThrow(/'a' is listed twice/);
+    expect(fn('Both', { exporter: TraceExporter.xray({ indexedAttributes: ['a'], indexAllAttributes: true }) })).toThrow(
+      /indexAllAttributes is true and indexedAttributes lists 1 attribute\(s\); set one or the other/);
+    expect(fn('Endpoint', { exporter: TraceExporter.xray({ endpoint: 'xray.local' }) })).toThrow(
+      /exporter.endpoint: 'xray.local' is not an http\(s\) URL/);
+  });
+
+  test('an unknown instrumentation', () => {
+    expect(fn('Instr', { instrumentations: ['pg' as Instrumentation] })).toThrow(
+      /instrumentations\[0\] is 'pg'; use one of 'http', 'undici', 'aws-sdk'/);
+  });
+
+  test('a collector layer of the other architecture', () => {
+    const armLayer = new OtelCollectorLayer(stack, 'ArmLayer', { architecture: Architecture.ARM_64 });
+    expect(fn('Mismatch', { collectorLayer: armLayer })).toThrow(
+      /collectorLayer is built for arm64 but the function runs on x86_64/);
+  });
+
+  test('an empty service name', () => {
+    expect(fn('Empty', { serviceName: ' ' })).toThrow(/serviceName is empty/);
+  });
+});
