@@ -1,0 +1,148 @@
+package config
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter"
+	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.uber.org/zap"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
+)
+
+func load(t *testing.T, uri string) (*Config, error) {
+	t.Helper()
+	return Load(context.Background(), uri, components.New(), zap.NewNop())
+}
+
+func fileURI(t *testing.T, path string) string {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "file:" + abs
+}
+
+func TestShippedDefaultConfigExportsToXRayInTheFunctionRegion(t *testing.T) {
+	t.Setenv("AWS_REGION", "ap-southeast-2")
+	cfg, err := load(t, fileURI(t, "../../config/config.yaml"))
+	if err != nil {
+		t.Fatalf("shipped config does not load: %v", err)
+	}
+	if len(cfg.Receivers) != 1 || cfg.Receivers[0].ID.String() != "otlp" {
+		t.Fatalf("receivers = %v, want [otlp]", cfg.Receivers)
+	}
+	otlp := cfg.Receivers[0].Config.(*otlpreceiver.Config)
+	if got := otlp.Protocols.HTTP.Get().ServerConfig.NetAddr.Endpoint; got != "127.0.0.1:4318" {
+		t.Errorf("http endpoint = %q, want 127.0.0.1:4318", got)
+	}
+	if otlp.Protocols.GRPC.HasValue() {
+		t.Errorf("grpc is enabled in the default config, want HTTP only")
+	}
+	if len(cfg.Exporters) != 1 || cfg.Exporters[0].ID.String() != "awsxray" {
+		t.Fatalf("exporters = %v, want [awsxray]", cfg.Exporters)
+	}
+	xray := cfg.Exporters[0].Config.(*awsxrayexporter.Config)
+	if xray.AWSSessionSettings.Region != "ap-southeast-2" {
+		t.Errorf("awsxray region = %q, want the value of AWS_REGION", xray.AWSSessionSettings.Region)
+	}
+}
+
+func TestAllBuiltInComponentsLoad(t *testing.T) {
+	cfg, err := load(t, fileURI(t, "testdata/valid_all_components.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range cfg.Exporters {
+		ids = append(ids, e.ID.String())
+	}
+	if got := strings.Join(ids, ","); got != "awsxray,otlphttp/xray,debug" {
+		t.Errorf("exporters = %s", got)
+	}
+	if len(cfg.Extensions) != 1 || cfg.Extensions[0].ID.String() != "sigv4auth" {
+		t.Errorf("extensions = %v, want [sigv4auth]", cfg.Extensions)
+	}
+	xray := cfg.Exporters[0].Config.(*awsxrayexporter.Config)
+	if xray.AWSSessionSettings.Endpoint != "http://127.0.0.1:5000" {
+		t.Errorf("awsxray endpoint override lost: %q", xray.AWSSessionSettings.Endpoint)
+	}
+	otlphttp := cfg.Exporters[1].Config.(*otlphttpexporter.Config)
+	if otlphttp.QueueConfig.HasValue() {
+		t.Error("otlphttp sending_queue is enabled by default, want it disabled")
+	}
+	if otlphttp.ClientConfig.Auth.Get() == nil || otlphttp.ClientConfig.Auth.Get().AuthenticatorID.String() != "sigv4auth" {
+		t.Errorf("otlphttp auth = %+v, want sigv4auth", otlphttp.ClientConfig.Auth)
+	}
+}
+
+func TestConfigFromEnvAndYamlProviders(t *testing.T) {
+	t.Setenv("TEST_COLLECTOR_CONFIG", `
+receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:14318"}}}}
+exporters: {debug: {}}
+service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}
+`)
+	for name, uri := range map[string]string{
+		"env":  "env:TEST_COLLECTOR_CONFIG",
+		"yaml": "yaml:receivers: {otlp: {protocols: {http: {endpoint: '127.0.0.1:14318'}}}}\nexporters: {debug: {}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := load(t, uri)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Receivers[0].Config.(*otlpreceiver.Config).Protocols.HTTP.Get().ServerConfig.NetAddr.Endpoint
+			if got != "127.0.0.1:14318" {
+				t.Errorf("endpoint = %q", got)
+			}
+		})
+	}
+}
+
+func TestInvalidConfigsNameTheFieldAndTheFix(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"invalid_public_endpoint.yaml", []string{"receivers::otlp::protocols::http::endpoint", `"0.0.0.0:4318"`, "use 127.0.0.1:4318"}},
+		{"invalid_processor.yaml", []string{"processors", "batch", "remove"}},
+		{"invalid_unknown_exporter.yaml", []string{`exporter "kafka"`, "awsxray", "debug", "otlphttp"}},
+		{"invalid_sending_queue.yaml", []string{"exporters::otlphttp::sending_queue", "enabled to false"}},
+		{"invalid_metrics_pipeline.yaml", []string{"service::pipelines::metrics", "only a traces pipeline"}},
+		{"invalid_undefined_exporter.yaml", []string{"exporters::awsxray", "not defined"}},
+		{"invalid_field.yaml", []string{"exporters::awsxray", "no_such_field"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := load(t, fileURI(t, filepath.Join("testdata", tt.file)))
+			if err == nil {
+				t.Fatal("config accepted, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingFileAndBadSchemeNameTheURI(t *testing.T) {
+	for _, uri := range []string{"file:/does/not/exist.yaml", "s3://bucket/config.yaml", "  "} {
+		_, err := load(t, uri)
+		if err == nil {
+			t.Fatalf("%q accepted", uri)
+		}
+		if strings.TrimSpace(uri) != "" && !strings.Contains(err.Error(), uri) {
+			t.Errorf("error %q does not name the URI %q", err, uri)
+		}
+		if strings.TrimSpace(uri) == "" && !strings.Contains(err.Error(), URIEnvVar) {
+			t.Errorf("error %q does not name %s", err, URIEnvVar)
+		}
+	}
+}
