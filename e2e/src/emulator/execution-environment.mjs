@@ -1,0 +1,352 @@
+// One Lambda execution environment: Init, Invoke and Shutdown phases, freeze and thaw.
+// Lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+//  - Init: start every extension in /opt/extensions, wait for them to register, start the runtime;
+//    Init ends when the runtime and every extension have called their Next API (limit 10 s).
+//  - Invoke: INVOKE goes to the runtime (Runtime API) and to extensions registered for it; the
+//    invocation is complete when the runtime has answered and every extension has called
+//    event/next again. Then Lambda freezes the environment until the next invocation.
+//  - A timeout or a runtime crash resets the environment: the runtime is stopped and extensions get
+//    SHUTDOWN with the reason; the next invocation initializes a new environment.
+//  - Shutdown: SIGTERM to the runtime, SHUTDOWN to extensions; 2,000 ms in all with external
+//    extensions, then SIGKILL
+//    (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-shutdown).
+import { createServer } from 'node:http';
+import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ExtensionsApi } from './extensions-api.mjs';
+import { RuntimeApi } from './runtime-api.mjs';
+import { TelemetryApi } from './telemetry-api.mjs';
+import { Sandbox } from './sandbox.mjs';
+import { deferred, sendError, withTimeout } from './http-util.mjs';
+
+/** The Init phase limit. */
+export const INIT_LIMIT_MS = 10_000;
+/** The Shutdown phase limit with external extensions. */
+export const SHUTDOWN_LIMIT_MS = 2_000;
+/** Where AWS_LAMBDA_RUNTIME_API points inside every environment. */
+export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
+
+/**
+ * @typedef {object} ExecutionEnvironmentOptions
+ * @property {import('./function-definition.mjs').FunctionDefinition} fn
+ * @property {Record<string,string>} env            the full process environment for runtime and extensions
+ * @property {string} optDir                        merged layers
+ * @property {string} runtimeDir                    what /var/runtime holds
+ * @property {string} nodeDir                       what /var/lang holds (bin/node)
+ * @property {string[]} runtimeCommand              argv of the runtime inside the sandbox
+ * @property {string} workDir
+ * @property {{port: number, socketPath: string}[]} forwards  host services reachable inside
+ * @property {(entry: LogEntry) => void} [onLog]
+ *
+ * @typedef {{time: number, source: string, line: string}} LogEntry
+ */
+
+export class ExecutionEnvironment {
+  /** @param {ExecutionEnvironmentOptions} options */
+  constructor(options) {
+    this.options = options;
+    this.fn = options.fn;
+    this.id = randomUUID().slice(0, 8);
+    /** @type {'new'|'initializing'|'ready'|'invoking'|'shutting-down'|'dead'} */
+    this.phase = 'new';
+    /** @type {LogEntry[]} */
+    this.logs = [];
+    /** Per-invocation facts for tests: requestId, timings, extension next times. */
+    this.invocations = [];
+    /** SHUTDOWN events sent, with the extensions that received them. */
+    this.shutdowns = [];
+    this.needsReset = undefined;
+    this.processes = new Map();
+    this.server = undefined;
+  }
+
+  get frozen() {
+    return this.sandbox?.frozen ?? false;
+  }
+
+  log(source, line) {
+    const entry = { time: Date.now(), source, line };
+    this.logs.push(entry);
+    this.options.onLog?.(entry);
+  }
+
+  /**
+   * Runs the Init phase. Resolves with undefined on success or with the init error.
+   * @returns {Promise<undefined | {errorType: string, errorMessage: string}>}
+   */
+  async init() {
+    this.phase = 'initializing';
+    const startedAt = Date.now();
+    const { fn } = this;
+    this.runtimeApi = new RuntimeApi();
+    this.extensionsApi = new ExtensionsApi({ functionName: fn.name, functionVersion: '$LATEST', handler: fn.handler, accountId: fn.accountId });
+    this.telemetryApi = new TelemetryApi({
+      extensions: this.extensionsApi,
+      post: (uri, body) => this.#postIntoSandbox(uri, body),
+      log: (line) => this.log('emulator', line),
+    });
+    const apiSocket = join(this.options.workDir, 'api.sock');
+    rmSync(apiSocket, { force: true });
+    this.server = createServer((req, res) => this.#route(req, res));
+    this.server.keepAliveTimeout = 0;
+    this.server.headersTimeout = 0;
+    this.server.requestTimeout = 0;
+    await new Promise((resolve, reject) => this.server.listen(apiSocket, resolve).once('error', reject));
+    this.sandbox = await Sandbox.create({
+      workDir: this.options.workDir,
+      mounts: {
+        '/opt': this.options.optDir,
+        '/var/task': fn.codeDir,
+        '/var/runtime': this.options.runtimeDir,
+        '/var/lang': this.options.nodeDir,
+      },
+      forwards: [{ port: Number(RUNTIME_API_ADDRESS.split(':')[1]), socketPath: apiSocket }, ...this.options.forwards],
+      log: (line) => this.log('emulator', line),
+    });
+    this.telemetryApi.emit('platform.initStart', { initializationType: 'on-demand', phase: 'init', functionName: fn.name, functionVersion: '$LATEST' });
+
+    const failed = deferred();
+    this.initFailure = failed;
+    const extensionNames = listExtensions(join(this.options.optDir, 'extensions'));
+    for (const name of extensionNames) {
+      this.#startProcess(`extension:${name}`, [`/opt/extensions/${name}`], '/opt/extensions', () => {
+        if (this.phase === 'initializing') failed.resolve({ errorType: 'Extension.Crash', errorMessage: `extension ${name} exited during Init` });
+        else this.extensionsApi.forget(name);
+      });
+    }
+    const registered = await withTimeout(Promise.race([this.extensionsApi.whenRegistered(extensionNames.length).then(() => undefined), failed.promise]), INIT_LIMIT_MS);
+    let error = registered.timedOut ? { errorType: 'Extension.InitTimeout', errorMessage: `extensions ${extensionNames.join(', ')} did not all register within ${INIT_LIMIT_MS} ms` } : registered.value;
+    if (!error) {
+      this.#startProcess('runtime', this.options.runtimeCommand, '/var/task', (code, signal) => {
+        failed.resolve({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: init Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}` });
+      });
+      const ready = Promise.all([this.runtimeApi.whenWaitingForNext(), this.extensionsApi.whenAllIdle()]).then(() => undefined);
+      const runtimeInitError = this.runtimeApi.whenInitError().then((body) => ({ errorType: 'Runtime.InitError', errorMessage: body.toString('utf8') }));
+      const extensionInitError = this.extensionsApi.whenInitError().then((e) => ({ errorType: e.errorType, errorMessage: `extension ${e.name}: ${e.body}` }));
+      const outcome = await withTimeout(Promise.race([ready, runtimeInitError, extensionInitError, failed.promise]), INIT_LIMIT_MS - (Date.now() - startedAt));
+      error = outcome.timedOut ? { errorType: 'Runtime.InitTimeout', errorMessage: `Init did not finish within ${INIT_LIMIT_MS} ms` } : outcome.value;
+    }
+    this.initDurationMs = Date.now() - startedAt;
+    const status = error ? 'error' : 'success';
+    this.telemetryApi.emit('platform.initRuntimeDone', { initializationType: 'on-demand', phase: 'init', status });
+    this.telemetryApi.emit('platform.initReport', { initializationType: 'on-demand', phase: 'init', status, metrics: { durationMs: this.initDurationMs } });
+    if (error) {
+      this.log('emulator', `Init failed: ${error.errorType}: ${error.errorMessage}`);
+      await this.shutdown('failure');
+      return error;
+    }
+    this.extensionsApi.registrationOpen = false;
+    this.phase = 'ready';
+    this.#freeze();
+    return undefined;
+  }
+
+  /**
+   * Runs one invocation. `response` settles when the runtime answers (what the caller gets);
+   * `done` settles when the environment is frozen again or has been reset.
+   * @param {{requestId: string, payload: Buffer, traceHeader: string}} request
+   */
+  invoke({ requestId, payload, traceHeader }) {
+    if (this.phase !== 'ready') throw new Error(`environment ${this.id} cannot invoke while ${this.phase}`);
+    this.phase = 'invoking';
+    const response = deferred();
+    const done = this.#runInvocation({ requestId, payload, traceHeader }, response);
+    return { response: response.promise, done };
+  }
+
+  async #runInvocation({ requestId, payload, traceHeader }, response) {
+    const { fn } = this;
+    const record = { requestId, startedAt: Date.now(), respondedAt: undefined, extensionsDoneAt: undefined, frozenAt: undefined, status: undefined };
+    this.invocations.push(record);
+    this.#thaw();
+    const deadlineMs = record.startedAt + fn.timeoutSeconds * 1000;
+    const tracing = { type: 'X-Amzn-Trace-Id', value: traceHeader };
+    this.telemetryApi.emit('platform.start', { requestId, version: '$LATEST', tracing });
+    this.extensionsApi.deliver({ eventType: 'INVOKE', deadlineMs, requestId, invokedFunctionArn: fn.arn, tracing });
+    const crashed = deferred();
+    this.runtimeCrash = crashed;
+    const outcome = await withTimeout(
+      Promise.race([this.runtimeApi.dispatch({ requestId, payload, deadlineMs, functionArn: fn.arn, traceHeader }), crashed.promise]),
+      deadlineMs - Date.now(),
+    );
+    record.respondedAt = Date.now();
+    const durationMs = record.respondedAt - record.startedAt;
+    if (outcome.timedOut || outcome.value.kind === 'crash') {
+      const timedOut = outcome.timedOut;
+      record.status = timedOut ? 'timeout' : 'failure';
+      const errorMessage = timedOut
+        ? `${new Date().toISOString()} ${requestId} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`
+        : `RequestId: ${requestId} Error: Runtime exited with error: ${outcome.value.detail}`;
+      response.resolve({ kind: 'error', errorType: timedOut ? 'Sandbox.Timedout' : 'Runtime.ExitError', body: Buffer.from(JSON.stringify({ errorType: timedOut ? 'Sandbox.Timedout' : 'Runtime.ExitError', errorMessage })) });
+      this.telemetryApi.emit('platform.runtimeDone', { requestId, status: record.status, metrics: { durationMs, producedBytes: 0 }, tracing });
+      this.telemetryApi.emit('platform.report', { requestId, status: record.status, metrics: this.#reportMetrics(durationMs), tracing });
+      this.runtimeApi.abandonCurrent();
+      await this.#reset(timedOut ? 'timeout' : 'failure');
+      return record;
+    }
+    const result = outcome.value;
+    record.status = result.kind === 'response' ? 'success' : 'error';
+    response.resolve(result);
+    this.telemetryApi.emit('platform.runtimeDone', {
+      requestId,
+      status: record.status,
+      metrics: { durationMs, producedBytes: result.body.length },
+      spans: [{ name: 'responseLatency', start: new Date(record.startedAt).toISOString(), durationMs }],
+      tracing,
+    });
+    // The invocation ends when the runtime is back in /next and every extension has called
+    // event/next; extensions get until the function deadline.
+    const settled = await withTimeout(
+      Promise.all([this.runtimeApi.whenWaitingForNext(), this.extensionsApi.whenAllIdle()]).then(() => 'idle').catch(() => 'idle'),
+      deadlineMs - Date.now(),
+    );
+    record.extensionsDoneAt = Date.now();
+    const total = record.extensionsDoneAt - record.startedAt;
+    if (settled.timedOut) {
+      record.status = 'timeout';
+      this.log('emulator', `${requestId}: extensions ${this.#busyExtensions().join(', ')} did not call event/next before the deadline`);
+      this.telemetryApi.emit('platform.report', { requestId, status: 'timeout', metrics: this.#reportMetrics(total), tracing });
+      await this.#reset('timeout');
+      return record;
+    }
+    this.telemetryApi.emit('platform.report', { requestId, status: record.status, metrics: this.#reportMetrics(total), tracing });
+    if (this.needsReset) {
+      await this.#reset('failure');
+      return record;
+    }
+    this.phase = 'ready';
+    this.#freeze();
+    record.frozenAt = Date.now();
+    return record;
+  }
+
+  /**
+   * Runs the Shutdown phase and tears the environment down.
+   * @param {'spindown'|'timeout'|'failure'} reason
+   */
+  async shutdown(reason = 'spindown') {
+    if (this.phase === 'dead' || this.phase === 'shutting-down') return;
+    this.phase = 'shutting-down';
+    if (this.sandbox) {
+      this.#thaw();
+      const runtime = this.processes.get('runtime');
+      runtime?.child.kill(reason === 'spindown' ? 'SIGTERM' : 'SIGKILL');
+      const deadlineMs = Date.now() + SHUTDOWN_LIMIT_MS;
+      const receivers = this.extensionsApi.deliver({ eventType: 'SHUTDOWN', shutdownReason: reason, deadlineMs });
+      this.shutdowns.push({ reason, at: Date.now(), receivers });
+      const exits = [...this.processes.values()].filter((p) => p.name.startsWith('extension:') || p.name === 'runtime').map((p) => p.exited);
+      await withTimeout(Promise.all(exits), deadlineMs - Date.now());
+      for (const p of this.processes.values()) {
+        if (p.exitCode === undefined) this.log('emulator', `${p.name} still running at the end of Shutdown: SIGKILL`);
+      }
+      this.sandbox.destroy();
+      await withTimeout(Promise.all([...this.processes.values()].map((p) => p.exited)), 2000);
+    }
+    this.runtimeApi?.close();
+    this.extensionsApi?.close();
+    this.telemetryApi?.close();
+    await new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections?.();
+    this.phase = 'dead';
+  }
+
+  async #reset(reason) {
+    this.log('emulator', `resetting the environment (${reason})`);
+    await this.shutdown(reason);
+  }
+
+  #reportMetrics(durationMs) {
+    const metrics = {
+      durationMs,
+      billedDurationMs: Math.ceil(durationMs),
+      memorySizeMB: this.fn.memorySize,
+      maxMemoryUsedMB: this.fn.memorySize,
+    };
+    if (this.invocations.length === 1) metrics.initDurationMs = this.initDurationMs;
+    return metrics;
+  }
+
+  #busyExtensions() {
+    return [...this.extensionsApi.byId.values()].filter((e) => !e.heldNext || e.queue.length > 0).map((e) => e.name);
+  }
+
+  #freeze() {
+    this.telemetryApi.pause();
+    this.sandbox.freeze();
+  }
+
+  #thaw() {
+    this.sandbox.thaw();
+    this.telemetryApi.resume();
+  }
+
+  #startProcess(name, argv, cwd, onUnexpectedExit) {
+    const child = this.sandbox.spawn(argv, { env: this.options.env, cwd, onLine: (_stream, line) => this.log(name, line) });
+    const exited = deferred();
+    const entry = { name, child, exited: exited.promise, exitCode: undefined };
+    this.processes.set(name, entry);
+    child.on('error', (err) => this.log('emulator', `${name} could not start: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      entry.exitCode = code ?? signal;
+      exited.resolve();
+      if (this.phase === 'shutting-down' || this.phase === 'dead') return;
+      this.log('emulator', `${name} exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`);
+      if (name === 'runtime') {
+        this.runtimeCrash?.resolve({ kind: 'crash', detail: signal ? `signal: ${signal}` : `exit status ${code}` });
+      } else {
+        // An extension that dies takes the environment down after the current invocation.
+        this.needsReset = `${name} exited`;
+      }
+      onUnexpectedExit(code, signal);
+    });
+    return entry;
+  }
+
+  async #route(req, res) {
+    const path = new URL(req.url, 'http://runtime').pathname;
+    try {
+      if (this.runtimeApi.handles(path)) return await this.runtimeApi.handle(req, res, path);
+      if (this.extensionsApi.handles(path)) return await this.extensionsApi.handle(req, res, path);
+      if (this.telemetryApi.handles(path)) return await this.telemetryApi.handle(req, res, path);
+      sendError(res, 404, 'InvalidRequest', `no API route for ${req.method} ${path}`);
+    } catch (err) {
+      this.log('emulator', `API error on ${req.method} ${path}: ${err.stack}`);
+      if (!res.headersSent) sendError(res, 500, 'ServiceException', err.message);
+    }
+  }
+
+  /** Delivers a Telemetry API batch to a subscriber listening inside the sandbox. */
+  async #postIntoSandbox(uri, body) {
+    const url = new URL(uri);
+    const key = `${url.hostname}:${url.port || 80}`;
+    this.exposed ??= new Map();
+    if (!this.exposed.has(key)) this.exposed.set(key, this.sandbox.exposeInside(url.hostname, Number(url.port || 80)));
+    const socketPath = await this.exposed.get(key);
+    const { request } = await import('node:http');
+    await new Promise((resolve, reject) => {
+      const req = request({ socketPath, method: 'POST', path: `${url.pathname}${url.search}`, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, Host: url.host } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+/** Executable files in /opt/extensions, in name order (Lambda starts them all). */
+export function listExtensions(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => {
+      const path = join(dir, name);
+      try {
+        accessSync(path, constants.X_OK);
+        return statSync(path).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}

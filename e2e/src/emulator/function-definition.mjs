@@ -1,0 +1,104 @@
+// What the emulator needs to know about a function, and the environment Lambda gives it.
+// Reserved environment variables: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+
+/**
+ * @typedef {object} FunctionDefinition
+ * @property {string} name
+ * @property {string} handler          e.g. `index.handler`
+ * @property {string} runtime          `nodejs22.x` or `nodejs24.x`
+ * @property {number} memorySize       MB
+ * @property {number} timeoutSeconds
+ * @property {Record<string,string>} environment   the function's configured variables
+ * @property {string} codeDir          host directory that becomes /var/task
+ * @property {string[]} layerDirs      host directories merged into /opt, in order
+ * @property {boolean} activeTracing   TracingConfig.Mode Active
+ * @property {string} region
+ * @property {string} accountId
+ * @property {string} arn
+ */
+
+export const SUPPORTED_RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
+
+/**
+ * Fills defaults and checks a function definition, throwing an error that names the field.
+ * @param {Partial<FunctionDefinition> & {name: string}} input
+ * @returns {FunctionDefinition}
+ */
+export function defineFunction(input) {
+  const fn = {
+    handler: 'index.handler',
+    runtime: 'nodejs22.x',
+    memorySize: 128,
+    timeoutSeconds: 3,
+    environment: {},
+    layerDirs: [],
+    activeTracing: true,
+    region: 'us-east-1',
+    accountId: '123456789012',
+    ...input,
+  };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(fn.name ?? '')) {
+    throw new Error(`function name ${JSON.stringify(fn.name)} is not valid: use 1-64 letters, digits, hyphens or underscores`);
+  }
+  if (!SUPPORTED_RUNTIMES.includes(fn.runtime)) {
+    throw new Error(`function ${fn.name}: runtime ${JSON.stringify(fn.runtime)} is not emulated: use one of ${SUPPORTED_RUNTIMES.join(', ')}`);
+  }
+  if (!/^[^.]+(\.[^.]+)+$/.test(fn.handler)) {
+    throw new Error(`function ${fn.name}: handler ${JSON.stringify(fn.handler)} is not valid: use <file>.<export>, e.g. index.handler`);
+  }
+  if (!fn.codeDir) throw new Error(`function ${fn.name}: codeDir is missing: give the directory holding the bundled handler`);
+  if (!(fn.timeoutSeconds >= 1 && fn.timeoutSeconds <= 900)) {
+    throw new Error(`function ${fn.name}: timeoutSeconds ${fn.timeoutSeconds} is out of range: use 1 to 900`);
+  }
+  fn.arn ??= `arn:aws:lambda:${fn.region}:${fn.accountId}:function:${fn.name}`;
+  return fn;
+}
+
+/** The Node.js major of a runtime identifier, e.g. 22 for nodejs22.x. */
+export function nodeMajor(runtime) {
+  return Number(/^nodejs(\d+)\.x$/.exec(runtime)[1]);
+}
+
+/**
+ * The environment Lambda gives the runtime and extensions: reserved variables, then the
+ * function's own (which may not override reserved ones), then emulator overrides.
+ * @param {FunctionDefinition} fn
+ * @param {{runtimeApi: string, credentials: {accessKeyId: string, secretAccessKey: string, sessionToken: string}, overrides?: Record<string,string>}} options
+ */
+export function lambdaEnvironment(fn, { runtimeApi, credentials, overrides = {} }) {
+  const major = nodeMajor(fn.runtime);
+  const reserved = {
+    _HANDLER: fn.handler,
+    AWS_REGION: fn.region,
+    AWS_DEFAULT_REGION: fn.region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: credentials.sessionToken,
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
+    LAMBDA_TASK_ROOT: '/var/task',
+    LAMBDA_RUNTIME_DIR: '/var/runtime',
+  };
+  const defaults = {
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+    LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
+    NODE_PATH: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
+  };
+  if (fn.activeTracing) {
+    defaults.AWS_XRAY_CONTEXT_MISSING = 'LOG_ERROR';
+    defaults.AWS_XRAY_DAEMON_ADDRESS = '169.254.79.129:2000';
+  }
+  const own = { ...fn.environment };
+  for (const key of Object.keys(reserved)) {
+    if (key in own) throw new Error(`function ${fn.name}: environment variable ${key} is reserved by Lambda: remove it from the function's environment`);
+  }
+  return { ...defaults, ...own, ...reserved, ...overrides };
+}

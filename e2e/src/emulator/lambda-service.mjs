@@ -1,0 +1,256 @@
+// The Lambda service around the execution environments: one environment per function at a time
+// (reserved concurrency 1, invocations queue), created on first invoke and again after a reset,
+// the Invoke API for callers, and the service's own X-Ray segments.
+// Invoke API: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+//   POST /2015-03-31/functions/{FunctionName}/invocations
+// The same endpoint is reachable from inside every environment on 127.0.0.1:9002, so one function
+// can call another with a plain fetch, carrying its trace header.
+import { createServer, request as httpRequest } from 'node:http';
+import { createConnection, createServer as createNetServer } from 'node:net';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { XRayClient } from '@aws-sdk/client-xray';
+import { ExecutionEnvironment, RUNTIME_API_ADDRESS } from './execution-environment.mjs';
+import { defineFunction, lambdaEnvironment, nodeMajor } from './function-definition.mjs';
+import { formatTraceHeader, newSegmentId, newTraceId, parseTraceHeader, traceparentToTraceHeader } from './xray-trace-header.mjs';
+import { lambdaServiceSegments, putSegments } from './lambda-service-segments.mjs';
+import { readBody, sendError } from './http-util.mjs';
+
+/** Port of the Invoke API inside every environment. */
+export const INVOKE_PORT_INSIDE = 9002;
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/**
+ * @typedef {object} LambdaServiceOptions
+ * @property {string} workDir                 short host path for sockets and merged layers
+ * @property {Record<number, {runtimeDir: string, nodeDir: string}>} runtimes   per Node.js major
+ * @property {string} runtimeHook             host path of runtime-hooks/node-path-resolution.mjs
+ * @property {{endpoint: string, region: string, port: number} | undefined} xray   X-Ray stand-in on the host
+ * @property {(fn: import('./function-definition.mjs').FunctionDefinition, inside: {xrayEndpoint?: string, invokeEndpoint: string}) => Record<string,string>} [environmentOverrides]
+ * @property {(entry: {fn: string, env: string} & import('./execution-environment.mjs').LogEntry) => void} [onLog]
+ */
+
+export class LambdaService {
+  /** @param {LambdaServiceOptions} options */
+  constructor(options) {
+    this.options = options;
+    this.functions = new Map();
+    this.current = new Map();
+    /** every environment ever created, per function, for tests */
+    this.history = new Map();
+    this.queues = new Map();
+    this.credentials = { accessKeyId: 'AKIAEMULATOR00000000', secretAccessKey: 'emulator-secret', sessionToken: 'emulator-session' };
+    this.xrayClient = options.xray
+      ? new XRayClient({ endpoint: options.xray.endpoint, region: options.xray.region, credentials: this.credentials })
+      : undefined;
+    this.segmentWrites = [];
+  }
+
+  /** Adds a function. @param {Parameters<typeof defineFunction>[0]} input */
+  register(input) {
+    const fn = defineFunction(input);
+    this.functions.set(fn.name, fn);
+    this.history.set(fn.name, []);
+    return fn;
+  }
+
+  async start() {
+    mkdirSync(this.options.workDir, { recursive: true });
+    this.invokeSocket = join(this.options.workDir, 'invoke.sock');
+    rmSync(this.invokeSocket, { force: true });
+    this.server = createServer((req, res) => this.#handleInvoke(req, res));
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.socketServer = createServer((req, res) => this.#handleInvoke(req, res));
+    await new Promise((resolve) => this.socketServer.listen(this.invokeSocket, resolve));
+    if (this.options.xray) {
+      // Inside the environments the X-Ray stand-in keeps its host port number.
+      this.xraySocket = join(this.options.workDir, 'xray.sock');
+      rmSync(this.xraySocket, { force: true });
+      this.xrayBridge = createNetServer((inbound) => {
+        const outbound = createConnection(this.options.xray.port, '127.0.0.1');
+        inbound.pipe(outbound).pipe(inbound);
+        const close = () => {
+          inbound.destroy();
+          outbound.destroy();
+        };
+        inbound.on('error', close);
+        outbound.on('error', close);
+      });
+      await new Promise((resolve) => this.xrayBridge.listen(this.xraySocket, resolve));
+    }
+  }
+
+  /** http://127.0.0.1:<port> of the Invoke API on the host. */
+  get endpoint() {
+    return `http://127.0.0.1:${this.server.address().port}`;
+  }
+
+  /** Every environment created for a function, oldest first. */
+  environments(name) {
+    return this.history.get(name) ?? [];
+  }
+
+  /**
+   * Invokes a function as the Invoke API does (RequestResponse).
+   * @param {string} name
+   * @param {unknown} event
+   * @param {{traceHeader?: string}} [options]
+   */
+  async invoke(name, event, options = {}) {
+    const payload = Buffer.from(JSON.stringify(event ?? {}));
+    return this.invokeRaw(name, payload, options.traceHeader);
+  }
+
+  /**
+   * @returns {Promise<{statusCode: number, functionError?: string, payload: Buffer, requestId: string, traceId: string, record?: object}>}
+   */
+  async invokeRaw(name, payload, upstreamHeader) {
+    const fn = this.functions.get(name);
+    if (!fn) {
+      const body = { Type: 'User', message: `Function not found: arn:aws:lambda:us-east-1:123456789012:function:${name}` };
+      return { statusCode: 404, functionError: undefined, payload: Buffer.from(JSON.stringify(body)), requestId: randomUUID(), traceId: '' };
+    }
+    const receivedAt = Date.now();
+    const upstream = parseTraceHeader(upstreamHeader);
+    const traceId = upstream?.root ?? newTraceId(receivedAt);
+    const sampled = upstream?.sampled ?? true;
+    const serviceSegmentId = newSegmentId();
+    const functionSegmentId = newSegmentId();
+    const requestId = randomUUID();
+    const traceHeader = fn.activeTracing || upstream
+      ? formatTraceHeader({ root: traceId, parent: functionSegmentId, sampled: fn.activeTracing ? sampled : upstream?.sampled })
+      : formatTraceHeader({ root: traceId, parent: functionSegmentId, sampled: false });
+
+    // One environment per function: wait for the previous invocation to finish and freeze.
+    const previous = this.queues.get(name) ?? Promise.resolve();
+    const turn = previous.then(async () => {
+      let env = this.current.get(name);
+      let coldStart = false;
+      if (!env || env.phase === 'dead' || env.needsReset) {
+        if (env && env.phase !== 'dead') await env.shutdown('failure');
+        env = this.#createEnvironment(fn);
+        coldStart = true;
+        const initError = await env.init();
+        if (initError) {
+          return { result: { kind: 'error', errorType: initError.errorType, body: Buffer.from(JSON.stringify(initError)) }, done: Promise.resolve(), env, coldStart, dispatchedAt: Date.now() };
+        }
+      }
+      const dispatchedAt = Date.now();
+      const { response, done } = env.invoke({ requestId, payload, traceHeader });
+      const result = await response;
+      return { result, done, env, coldStart, dispatchedAt };
+    });
+    this.queues.set(name, turn.then((t) => t.done).catch(() => undefined));
+    const { result, done, env, coldStart, dispatchedAt } = await turn;
+    const respondedAt = Date.now();
+    if (this.xrayClient && fn.activeTracing && sampled) {
+      const segments = lambdaServiceSegments({
+        fn, traceId, upstreamParentId: upstream?.parent, serviceSegmentId, functionSegmentId, requestId,
+        receivedAt, dispatchedAt, respondedAt, functionError: result.kind !== 'response', initDurationMs: coldStart ? env.initDurationMs : undefined,
+      });
+      this.segmentWrites.push(putSegments(this.xrayClient, segments).catch((err) => env.log('emulator', `writing Lambda service segments failed: ${err.message}`)));
+    }
+    return {
+      statusCode: 200,
+      functionError: result.kind === 'response' ? undefined : 'Unhandled',
+      payload: result.body,
+      requestId,
+      traceId,
+      done,
+    };
+  }
+
+  /** Waits until every function's queued invocations have finished (environments frozen). */
+  async settle() {
+    await Promise.all([...this.queues.values()]);
+    await Promise.all(this.segmentWrites);
+  }
+
+  /** Runs Shutdown (reason spindown) in every live environment. */
+  async shutdownAll() {
+    await this.settle();
+    await Promise.all([...this.current.values()].map((env) => env.shutdown('spindown')));
+  }
+
+  async stop() {
+    await this.shutdownAll();
+    for (const server of [this.server, this.socketServer, this.xrayBridge]) {
+      if (!server) continue;
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(() => resolve()));
+    }
+    this.xrayClient?.destroy();
+  }
+
+  #createEnvironment(fn) {
+    const major = nodeMajor(fn.runtime);
+    const runtime = this.options.runtimes[major];
+    if (!runtime) throw new Error(`function ${fn.name}: no runtime for Node.js ${major} was given: run e2e/setup.sh to build it`);
+    const index = this.environments(fn.name).length + 1;
+    const workDir = join(this.options.workDir, `${fn.name.slice(0, 12)}-${index}`);
+    rmSync(workDir, { recursive: true, force: true });
+    const optDir = join(workDir, 'opt');
+    mkdirSync(optDir, { recursive: true });
+    for (const layer of fn.layerDirs) cpSync(layer, optDir, { recursive: true, force: true, verbatimSymlinks: true });
+    const forwards = [{ port: INVOKE_PORT_INSIDE, socketPath: this.invokeSocket }];
+    const inside = { invokeEndpoint: `http://127.0.0.1:${INVOKE_PORT_INSIDE}` };
+    if (this.options.xray) {
+      forwards.push({ port: this.options.xray.port, socketPath: this.xraySocket });
+      inside.xrayEndpoint = `http://127.0.0.1:${this.options.xray.port}`;
+    }
+    const overrides = this.options.environmentOverrides?.(fn, inside) ?? {};
+    const env = new ExecutionEnvironment({
+      fn,
+      env: lambdaEnvironment(fn, { runtimeApi: RUNTIME_API_ADDRESS, credentials: this.credentials, overrides }),
+      optDir,
+      runtimeDir: runtime.runtimeDir,
+      nodeDir: runtime.nodeDir,
+      runtimeCommand: ['/var/lang/bin/node', '--import', this.options.runtimeHook, '/var/runtime/index.mjs'],
+      workDir,
+      forwards,
+      onLog: (entry) => this.options.onLog?.({ fn: fn.name, env: `${index}`, ...entry }),
+    });
+    this.current.set(fn.name, env);
+    this.history.get(fn.name).push(env);
+    return env;
+  }
+
+  async #handleInvoke(req, res) {
+    const match = INVOKE_PATH.exec(new URL(req.url, 'http://lambda').pathname);
+    if (req.method !== 'POST' || !match) {
+      return sendError(res, 404, 'UnknownOperationException', `no Invoke API route for ${req.method} ${req.url}: use POST /2015-03-31/functions/<name>/invocations`);
+    }
+    const payload = await readBody(req);
+    const name = decodeURIComponent(match[1]).split(':').pop();
+    const header = req.headers['x-amzn-trace-id'];
+    const upstream = header ? String(header) : (() => {
+      const fromW3c = traceparentToTraceHeader(String(req.headers.traceparent ?? ''));
+      return fromW3c ? formatTraceHeader(fromW3c) : undefined;
+    })();
+    try {
+      const out = await this.invokeRaw(name, payload, upstream);
+      const headers = { 'Content-Type': 'application/json', 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': out.requestId, 'X-Amzn-Trace-Id': `Root=${out.traceId}` };
+      if (out.functionError) headers['X-Amz-Function-Error'] = out.functionError;
+      res.writeHead(out.statusCode, headers);
+      res.end(out.payload);
+    } catch (err) {
+      sendError(res, 500, 'ServiceException', err.message);
+    }
+  }
+}
+
+/** POSTs to an Invoke API endpoint, for callers on the host. */
+export function postInvoke(endpoint, name, event, headers = {}) {
+  const url = new URL(`/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, endpoint);
+  const body = Buffer.from(JSON.stringify(event));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ statusCode: res.statusCode, headers: res.headers, payload: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

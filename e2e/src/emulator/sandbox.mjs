@@ -1,0 +1,219 @@
+// One execution environment's private view of the machine: its own network namespace (so every
+// environment has its own 127.0.0.1, as every Lambda execution environment does: the collector's
+// receiver on 127.0.0.1:4318 and the Telemetry API listener on sandbox.localdomain are per
+// environment) and its own mount namespace, where Lambda's paths are bind-mounted:
+//   /opt          the function's layers, merged (https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html)
+//   /var/task     the function code (LAMBDA_TASK_ROOT)
+//   /var/runtime  the runtime interface client and the runtime-provided node_modules
+//   /var/lang     the Node.js distribution
+//   /tmp          a fresh tmpfs (Lambda's /tmp is per environment)
+// Nothing is mounted on the host: /var is a tmpfs inside the namespace only.
+// Host services (the Runtime API server, the invoke endpoint, the X-Ray stand-in) are reached from
+// inside through socat forwarders listening on the environment's loopback and connecting to Unix
+// sockets on the shared file system. Requires root (unshare, mount, nsenter).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deferred, withTimeout } from './http-util.mjs';
+
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * @typedef {object} SandboxOptions
+ * @property {string} workDir                 host directory for this environment's sockets and files
+ * @property {Record<string, string>} mounts  sandbox path -> host directory, bind-mounted read-only
+ * @property {{port: number, socketPath: string}[]} forwards  loopback ports inside that reach host sockets
+ * @property {(line: string) => void} log
+ */
+
+export class Sandbox {
+  /** @param {SandboxOptions} options */
+  static async create(options) {
+    const sandbox = new Sandbox(options);
+    await sandbox.#start();
+    return sandbox;
+  }
+
+  /** @param {SandboxOptions} options */
+  constructor({ workDir, mounts, forwards, log }) {
+    this.workDir = workDir;
+    this.mounts = mounts;
+    this.forwards = forwards;
+    this.log = log;
+    this.holder = undefined;
+    this.netNs = undefined;
+    this.frozen = false;
+    this.reverseCount = 0;
+  }
+
+  async #start() {
+    mkdirSync(this.workDir, { recursive: true });
+    for (const [target, source] of Object.entries(this.mounts)) {
+      if (source.startsWith('/var/') || source.startsWith('/tmp/')) {
+        throw new Error(`mount source for ${target} is ${source}: sources must lie outside /var and /tmp, which the sandbox replaces; move the work tree elsewhere`);
+      }
+    }
+    const hostsFile = join(this.workDir, 'hosts');
+    // sandbox.localdomain is where Telemetry API subscribers listen
+    // (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html#telemetry-api-subscription).
+    writeFileSync(hostsFile, '127.0.0.1\tlocalhost sandbox.localdomain sandbox\n::1\tlocalhost\n');
+    const quote = (s) => `'${s.replaceAll("'", "'\\''")}'`;
+    const lines = [
+      'set -e',
+      'ip link set lo up',
+      'mount -t tmpfs -o mode=755 tmpfs /var',
+    ];
+    for (const [target, source] of Object.entries(this.mounts)) {
+      lines.push(`mkdir -p ${quote(target)}`);
+      lines.push(`mount --bind ${quote(source)} ${quote(target)}`);
+      lines.push(`mount -o remount,bind,ro ${quote(target)}`);
+    }
+    lines.push(`mount --bind ${quote(hostsFile)} /etc/hosts`);
+    lines.push('mount -t tmpfs -o size=512m,mode=1777 tmpfs /tmp');
+    lines.push('echo sandbox-ready');
+    lines.push('exec sleep 2147483647');
+    this.holder = spawn('unshare', ['--mount', '--net', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const ready = deferred();
+    let stderr = '';
+    this.holder.stdout.on('data', (d) => {
+      if (d.toString().includes('sandbox-ready')) ready.resolve(true);
+    });
+    this.holder.stderr.on('data', (d) => {
+      stderr += d.toString();
+    });
+    this.holder.on('exit', (code) => ready.resolve(false, code));
+    const outcome = await withTimeout(ready.promise, 10_000);
+    if (outcome.timedOut || !outcome.value) {
+      throw new Error(`could not create the sandbox (unshare --mount --net; needs root): ${stderr.trim() || 'no output'}`);
+    }
+    this.netNs = readlinkSync(`/proc/${this.holder.pid}/ns/net`);
+    for (const { port, socketPath } of this.forwards) {
+      assertSocketPath(socketPath);
+      this.#spawnHelper(['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socketPath}`], `forward-${port}`);
+    }
+    await Promise.all(this.forwards.map(({ port }) => this.#waitListening(port)));
+  }
+
+  /**
+   * Starts a process inside the sandbox. Its stdout and stderr lines go to `onLine`.
+   * @param {string[]} argv
+   * @param {{env: Record<string,string>, cwd?: string, onLine: (stream: string, line: string) => void}} options
+   */
+  spawn(argv, { env, cwd = '/', onLine }) {
+    const child = spawn('nsenter', ['--target', String(this.holder.pid), '--mount', '--net', `--wdns=${cwd}`, '--', ...argv], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of ['stdout', 'stderr']) {
+      let partial = '';
+      child[stream].on('data', (chunk) => {
+        partial += chunk.toString('utf8');
+        const parts = partial.split('\n');
+        partial = parts.pop();
+        for (const line of parts) onLine(stream, line);
+      });
+      child[stream].on('end', () => {
+        if (partial) onLine(stream, partial);
+      });
+    }
+    return child;
+  }
+
+  /**
+   * Makes a TCP address inside the sandbox reachable from the host through a Unix socket.
+   * @returns {Promise<string>} the socket path
+   */
+  async exposeInside(host, port) {
+    const socketPath = join(this.workDir, `in-${++this.reverseCount}.sock`);
+    assertSocketPath(socketPath);
+    this.#spawnHelper(['socat', `UNIX-LISTEN:${socketPath},fork,unlink-early`, `TCP:${host}:${port}`], `expose-${port}`);
+    for (let i = 0; i < 200; i++) {
+      if (existsSync(socketPath)) return socketPath;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`socat did not create ${socketPath}`);
+  }
+
+  /** PIDs of every process in this environment, found by their network namespace. */
+  pids() {
+    const pids = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readlinkSync(`/proc/${entry}/ns/net`) === this.netNs) pids.push(Number(entry));
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return pids;
+  }
+
+  /** Stops every process of the environment, as Lambda freezes it between invocations. */
+  freeze() {
+    this.#signalAll('SIGSTOP');
+    this.frozen = true;
+  }
+
+  /** Resumes every process of the environment. */
+  thaw() {
+    this.#signalAll('SIGCONT');
+    this.frozen = false;
+  }
+
+  /** Kills every process of the environment; the namespaces go with the last one. */
+  destroy() {
+    if (!this.netNs) return;
+    for (let round = 0; round < 3; round++) {
+      const pids = this.pids();
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    this.holder?.kill('SIGKILL');
+  }
+
+  #signalAll(signal) {
+    for (const pid of this.pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  #spawnHelper(argv, name) {
+    const child = this.spawn(argv, { env: { PATH: process.env.PATH }, onLine: (_s, line) => this.log(`[${name}] ${line}`) });
+    child.on('error', (err) => this.log(`[${name}] could not start: ${err.message}`));
+    return child;
+  }
+
+  async #waitListening(port) {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    for (let i = 0; i < 300; i++) {
+      try {
+        // /proc/<pid>/net/tcp shows the sockets of that process's network namespace.
+        const table = readFileSync(`/proc/${this.holder.pid}/net/tcp`, 'utf8');
+        if (table.includes(`:${hex} 00000000:0000 0A`)) return;
+      } catch {
+        // not yet
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`forwarder on port ${port} inside the sandbox did not start listening (is socat installed?)`);
+  }
+}
+
+function assertSocketPath(socketPath) {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new Error(`Unix socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter work directory`);
+  }
+}
