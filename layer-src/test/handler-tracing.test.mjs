@@ -1,0 +1,133 @@
+// A handler run as Lambda runs it, with the built preload: its span continues the X-Ray trace
+// Lambda passes in _X_AMZN_TRACE_ID, its fetch is a child span, and the request carries the trace.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startDownstreamStandIn } from './support/downstream-stand-in.mjs';
+import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
+import { createTaskRoot, lambdaEnvironment, runHandler } from './support/run-handler.mjs';
+import { parseXrayHeader, xrayTraceHeader } from './support/xray.mjs';
+
+const FETCHING_HANDLER_BODY = `async (event) => {
+  const response = await fetch(event.url);
+  return { status: response.status, body: await response.text() };
+}`;
+
+const HANDLERS = {
+  'CommonJS (.js, loaded with require)': {
+    files: { 'index.js': `exports.handler = ${FETCHING_HANDLER_BODY};\n` },
+    loader: 'auto',
+  },
+  'CommonJS (.js, loaded with import() as the Node.js 24 runtime does)': {
+    files: { 'index.js': `exports.handler = ${FETCHING_HANDLER_BODY};\n` },
+    loader: 'import',
+  },
+  'ES module (.mjs)': {
+    files: { 'index.mjs': `export const handler = ${FETCHING_HANDLER_BODY};\n` },
+    loader: 'auto',
+  },
+  'ES module (.js under "type": "module")': {
+    files: {
+      'package.json': '{ "type": "module" }\n',
+      'index.js': `export const handler = ${FETCHING_HANDLER_BODY};\n`,
+    },
+    loader: 'auto',
+  },
+};
+
+describe('handler tracing', () => {
+  let collector;
+  let downstream;
+  before(async () => {
+    collector = await startOtlpStandIn();
+    downstream = await startDownstreamStandIn();
+  });
+  after(async () => {
+    await collector.close();
+    await downstream.close();
+  });
+
+  for (const [kind, { files, loader }] of Object.entries(HANDLERS)) {
+    describe(kind, () => {
+      it('makes the handler span a child of the Lambda segment and the fetch span its child', async () => {
+        const trace = xrayTraceHeader({ sampled: true });
+        const taskRoot = createTaskRoot(files);
+        const path = `/${kind.replace(/\W+/g, '-')}`;
+        const { results } = await runHandler({
+          env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+          invocations: [{ event: { url: downstream.url + path }, traceHeader: trace.header }],
+          loader,
+        });
+        assert.deepEqual(results, [{ result: { status: 200, body: `echo ${path}` } }]);
+
+        const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
+        const handlerSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-aws-lambda');
+        assert.ok(handlerSpan, 'the handler span was exported');
+        assert.equal(handlerSpan.name, 'orders-api');
+        assert.equal(handlerSpan.parentSpanId, trace.parentSpanId, 'the handler span is a child of the Lambda segment');
+        assert.equal(handlerSpan.kind, 2, 'SERVER');
+        assert.equal(handlerSpan.attributes['faas.invocation_id'], '00000000-0000-4000-8000-000000000001');
+
+        const fetchSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-undici');
+        assert.ok(fetchSpan, 'the fetch span was exported');
+        assert.equal(fetchSpan.parentSpanId, handlerSpan.spanId, 'the fetch span is a child of the handler span');
+        assert.equal(fetchSpan.kind, 3, 'CLIENT');
+
+        const request = downstream.requests.find((r) => r.url === path);
+        const xray = parseXrayHeader(request.headers['x-amzn-trace-id']);
+        assert.equal(xray.Root, `1-${trace.traceId.slice(0, 8)}-${trace.traceId.slice(8)}`);
+        assert.equal(xray.Parent, fetchSpan.spanId);
+        assert.equal(xray.Sampled, '1');
+        assert.equal(request.headers.traceparent, `00-${trace.traceId}-${fetchSpan.spanId}-01`);
+
+        assert.equal(handlerSpan.resource['service.name'], 'orders-api');
+        assert.equal(handlerSpan.resource['cloud.provider'], 'aws');
+        assert.equal(handlerSpan.resource['cloud.platform'], 'aws_lambda');
+        assert.equal(handlerSpan.resource['cloud.region'], 'eu-west-1');
+        assert.equal(handlerSpan.resource['faas.name'], 'orders-api');
+        assert.deepEqual(handlerSpan.resource['aws.log.group.names'], ['/aws/lambda/orders-api']);
+      });
+    });
+  }
+
+  it('exports nothing for an invocation whose trace header says Sampled=0', async () => {
+    const unsampled = xrayTraceHeader({ sampled: false });
+    const sampled = xrayTraceHeader({ sampled: true });
+    const taskRoot = createTaskRoot(HANDLERS['ES module (.mjs)'].files);
+    const { results } = await runHandler({
+      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+      // The sampled invocation after it proves the process exported what it had by then.
+      invocations: [
+        { event: { url: `${downstream.url}/unsampled` }, traceHeader: unsampled.header },
+        { event: { url: `${downstream.url}/sampled` }, traceHeader: sampled.header },
+      ],
+    });
+    assert.equal(results.length, 2);
+    assert.equal(results[0].result.body, 'echo /unsampled');
+    await collector.waitFor((all) => all.filter((s) => s.traceId === sampled.traceId).length >= 2);
+    assert.deepEqual(collector.spans.filter((s) => s.traceId === unsampled.traceId), []);
+    const request = downstream.requests.find((r) => r.url === '/unsampled');
+    assert.equal(parseXrayHeader(request.headers['x-amzn-trace-id']).Sampled, '0', 'the sampling decision travels downstream');
+  });
+
+  it('starts a new trace with an X-Ray trace ID when Lambda passes no trace header', async () => {
+    const taskRoot = createTaskRoot(HANDLERS['CommonJS (.js, loaded with require)'].files);
+    const startSeconds = Math.floor(Date.now() / 1000);
+    const { results } = await runHandler({
+      env: {
+        ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: 'no-header' }),
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      },
+      invocations: [{ event: { url: `${downstream.url}/no-header` } }],
+    });
+    const endSeconds = Math.ceil(Date.now() / 1000);
+    assert.equal(results[0].result.body, 'echo /no-header');
+    const spans = await collector.waitFor((all) => all.some((s) => s.name === 'no-header'));
+    const handlerSpan = spans.find((s) => s.name === 'no-header');
+    assert.match(handlerSpan.traceId, /^[0-9a-f]{32}$/);
+    assert.ok(!handlerSpan.parentSpanId, 'the handler span is a root span');
+    // X-Ray accepts a trace only if its ID starts with the epoch seconds of its start.
+    const epochSeconds = parseInt(handlerSpan.traceId.slice(0, 8), 16);
+    assert.ok(epochSeconds >= startSeconds && epochSeconds <= endSeconds,
+      `trace ID ${handlerSpan.traceId} starts with ${epochSeconds}, not a time within [${startSeconds}, ${endSeconds}]`);
+  });
+});

@@ -1,0 +1,77 @@
+import * as http from 'node:http';
+
+/**
+ * A local stand-in for the collector's OTLP/HTTP receiver: accepts JSON-encoded
+ * ExportTraceServiceRequest bodies on POST /v1/traces and keeps every span it receives,
+ * flattened with its resource attributes.
+ * https://opentelemetry.io/docs/specs/otlp/#otlphttp
+ */
+export async function startOtlpStandIn() {
+  const spans = [];
+  const requests = [];
+  const waiters = new Set();
+  const server = http.createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      requests.push({ url: request.url, contentType: request.headers['content-type'] });
+      if (request.method !== 'POST' || request.url !== '/v1/traces') {
+        response.writeHead(404).end();
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      for (const resourceSpans of body.resourceSpans ?? []) {
+        const resource = attributesOf(resourceSpans.resource?.attributes);
+        for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+          for (const span of scopeSpans.spans ?? []) {
+            spans.push({ ...span, attributes: attributesOf(span.attributes), resource, scope: scopeSpans.scope?.name });
+          }
+        }
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      for (const waiter of waiters) waiter();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    spans,
+    requests,
+    /** Resolves with the spans once `predicate(spans)` holds; rejects after `timeoutMillis`. */
+    waitFor(predicate, timeoutMillis = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!predicate(spans)) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(spans);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`OTLP stand-in: condition not met within ${timeoutMillis} ms; spans received: ${JSON.stringify(spans.map((s) => s.name))}`));
+        }, timeoutMillis);
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** OTLP JSON AnyValue list to a plain object. */
+export function attributesOf(list = []) {
+  return Object.fromEntries(list.map(({ key, value }) => [key, plainValue(value)]));
+}
+
+function plainValue(value) {
+  if (value === undefined || value === null) return undefined;
+  if ('stringValue' in value) return value.stringValue;
+  if ('boolValue' in value) return value.boolValue;
+  if ('intValue' in value) return Number(value.intValue);
+  if ('doubleValue' in value) return value.doubleValue;
+  if ('arrayValue' in value) return (value.arrayValue.values ?? []).map(plainValue);
+  if ('kvlistValue' in value) return attributesOf(value.kvlistValue.values);
+  return undefined;
+}
