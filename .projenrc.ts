@@ -30,6 +30,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     `@aws-cdk/integ-tests-alpha@${'2.245.0-alpha.0'}`,
     'aws-cdk@2.1034.0',
     'cdk-nag@3.0.2',
+    // Handlers that use the API must share the preload's major.minor (one global API instance).
+    '@opentelemetry/api@1.9.1',
   ],
 
   github: false,
@@ -60,6 +62,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'integ/**/*.snapshot/asset.*',
     '/bench/.work/',
     '/.cache/',
+    '/.test-results/',
     '.DS_Store',
   ],
   npmignoreEnabled: true,

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The project's whole test command, from a fresh clone on a fresh machine: installs what the
+# project needs, builds, and runs every suite. Each suite's log goes to .test-results/; the last
+# line is the total "N passed, N failed".
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+results="$repo/.test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+total_passed=0
+total_failed=0
+summary=()
+
+add() { # add SUITE PASSED FAILED
+  total_passed=$((total_passed + $2))
+  total_failed=$((total_failed + $3))
+  summary+=("$(printf '%-28s %4d passed, %4d failed' "$1" "$2" "$3")")
+}
+
+# Counts from a log of a suite whose runner prints TAP ("ok"/"not ok" or "# pass N"/"# fail N"),
+# node's spec reporter ("ℹ pass N") or a plain "N passed, N failed" line.
+count_log() { # count_log SUITE LOGFILE EXIT_STATUS
+  local suite=$1 log=$2 status=$3 passed failed
+  passed=$(grep -E '^(# |ℹ )pass [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  failed=$(grep -E '^(# |ℹ )fail [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+    local plain
+    plain=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$plain" ]; then
+      passed=$(echo "$plain" | awk '{print $1}')
+      failed=$(echo "$plain" | awk '{print $3}')
+    fi
+  fi
+  if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1 # the suite broke before or after its tests: count it
+  fi
+  add "$suite" "$passed" "$failed"
+}
+
+run_suite() { # run_suite SUITE LOGNAME COMMAND...
+  local suite=$1 log="$results/$2.log"; shift 2
+  echo "::: $suite: $*"
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  count_log "$suite" "$log" "$status"
+}
+
+step() { # step NAME COMMAND... ; set-up steps count as one failure if they break
+  echo "::: $1"; shift
+  if ! "$@" >"$results/setup.log" 2>&1; then
+    cat "$results/setup.log"
+    echo "set-up step failed: $*"
+    add "set-up" 0 1
+    return 1
+  fi
+}
+
+# --- set-up (everything from the project's own files) ---
+step "install the library's dependencies" npm ci --no-audit --no-fund || true
+step "build: preload layer, jsii compile, API.md" npx projen compile || true
+step "end-to-end set-up (moto, runtime interface client, emulator tools)" bash e2e/setup.sh || true
+
+# --- suites ---
+run_suite "construct (jest)" jest bash -c 'npx jest --ci --coverage=false --json --outputFile=.test-results/jest.json; s=$?
+  node -e "const r = require(\"./.test-results/jest.json\"); console.log(r.numPassedTests + \" passed, \" + r.numFailedTests + \" failed\")"; exit $s'
+run_suite "lint (eslint)" eslint bash -c 'npx eslint --ext .ts --no-error-on-unmatched-pattern lib test integ projenrc .projenrc.ts && echo "1 passed, 0 failed"'
+run_suite "collector (go test)" collector bash collector-go/test.sh
+run_suite "preload (node 22, 24)" preload bash layer-src/test.sh
+run_suite "end to end (emulator)" e2e bash e2e/test.sh
+run_suite "integ snapshots" integ bash -c 'npx integ-runner --directory integ --language typescript --max-workers 1 && echo "1 passed, 0 failed"'
+run_suite "newcomer (pack + synth)" newcomer bash scripts/newcomer-test.sh
+run_suite "size budgets" sizes bash bench/sizes-test.sh
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "$total_passed passed, $total_failed failed" | tee "$results/total.txt"
+[ "$total_failed" -eq 0 ]
