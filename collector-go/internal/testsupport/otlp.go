@@ -1,0 +1,122 @@
+package testsupport
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// FreeLoopbackAddr returns a 127.0.0.1 address with a port free right now.
+func FreeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// Trace is a small trace as a Lambda handler would send it: a server span for
+// the invocation, an HTTP client span and an AWS SDK client span under it.
+type Trace struct {
+	TraceID pcommon.TraceID
+	Root    pcommon.SpanID
+	HTTP    pcommon.SpanID
+	AWS     pcommon.SpanID
+}
+
+// NewTrace builds a trace whose ID starts with the current epoch seconds,
+// as X-Ray requires.
+func NewTrace(seed byte) (ptrace.Traces, Trace) {
+	now := time.Now()
+	var ids Trace
+	binary.BigEndian.PutUint32(ids.TraceID[0:4], uint32(now.Unix()))
+	for i := 4; i < 16; i++ {
+		ids.TraceID[i] = seed + byte(i)
+	}
+	ids.Root = pcommon.SpanID{seed, 1, 2, 3, 4, 5, 6, 1}
+	ids.HTTP = pcommon.SpanID{seed, 1, 2, 3, 4, 5, 6, 2}
+	ids.AWS = pcommon.SpanID{seed, 1, 2, 3, 4, 5, 6, 3}
+
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "orders-api")
+	rs.Resource().Attributes().PutStr("cloud.provider", "aws")
+	rs.Resource().Attributes().PutStr("cloud.platform", "aws_lambda")
+	rs.Resource().Attributes().PutStr("faas.name", "orders-api")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+
+	root := spans.AppendEmpty()
+	root.SetName("orders-api")
+	root.SetKind(ptrace.SpanKindServer)
+	root.SetTraceID(ids.TraceID)
+	root.SetSpanID(ids.Root)
+	root.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-50 * time.Millisecond)))
+	root.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+	root.Attributes().PutStr("faas.trigger", "http")
+
+	httpSpan := spans.AppendEmpty()
+	httpSpan.SetName("GET")
+	httpSpan.SetKind(ptrace.SpanKindClient)
+	httpSpan.SetTraceID(ids.TraceID)
+	httpSpan.SetSpanID(ids.HTTP)
+	httpSpan.SetParentSpanID(ids.Root)
+	httpSpan.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-40 * time.Millisecond)))
+	httpSpan.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(-30 * time.Millisecond)))
+	httpSpan.Attributes().PutStr("http.request.method", "GET")
+	httpSpan.Attributes().PutStr("url.full", "https://inventory.example.com/items/42")
+	httpSpan.Attributes().PutInt("http.response.status_code", 200)
+
+	awsSpan := spans.AppendEmpty()
+	awsSpan.SetName("DynamoDB.GetItem")
+	awsSpan.SetKind(ptrace.SpanKindClient)
+	awsSpan.SetTraceID(ids.TraceID)
+	awsSpan.SetSpanID(ids.AWS)
+	awsSpan.SetParentSpanID(ids.Root)
+	awsSpan.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-20 * time.Millisecond)))
+	awsSpan.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(-10 * time.Millisecond)))
+	awsSpan.Attributes().PutStr("rpc.system", "aws-api")
+	awsSpan.Attributes().PutStr("rpc.service", "DynamoDB")
+	awsSpan.Attributes().PutStr("rpc.method", "GetItem")
+	awsSpan.Attributes().PutStr("aws.region", "us-east-1")
+	awsSpan.Attributes().PutStr("aws.request_id", "REQ-123")
+	awsSpan.Attributes().PutStr("aws.dynamodb.table_names", "orders")
+	return td, ids
+}
+
+// XRayTraceID renders a trace ID the way X-Ray writes it: 1-<8 hex>-<24 hex>.
+func XRayTraceID(id pcommon.TraceID) string {
+	s := fmt.Sprintf("%x", id[:])
+	return "1-" + s[:8] + "-" + s[8:]
+}
+
+// PostOTLP sends td as OTLP/HTTP protobuf to http://addr/v1/traces.
+func PostOTLP(t *testing.T, addr string, td ptrace.Traces) *http.Response {
+	t.Helper()
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PostRaw(t, addr, "application/x-protobuf", body)
+}
+
+// PostRaw sends body to http://addr/v1/traces with the given content type.
+func PostRaw(t *testing.T, addr, contentType string, body []byte) *http.Response {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/v1/traces", contentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST /v1/traces: %v", err)
+	}
+	_ = resp.Body.Close()
+	return resp
+}
