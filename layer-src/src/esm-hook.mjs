@@ -1,6 +1,6 @@
 import * as module from 'node:module';
-import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { handlerLocation } from './handler-exports.mjs';
 
 /**
  * Registers import-in-the-middle's loader hook, which lets instrumentations patch modules loaded
@@ -25,19 +25,12 @@ export async function registerEsmHook(env, builtins) {
 }
 
 /**
- * The files the Lambda runtime may load for `_HANDLER` (`<path>/<module>.<function>`) under
- * LAMBDA_TASK_ROOT: `<module>` with a .js, .mjs or .cjs extension.
- * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html#nodejs-handler-naming
+ * The files the Lambda runtime may load for `_HANDLER`: its module with a .js, .mjs or .cjs extension.
  * @param {NodeJS.ProcessEnv} env
  * @returns {string[]}
  */
 export function handlerFileUrls(env) {
-  const taskRoot = env.LAMBDA_TASK_ROOT;
-  const handler = env._HANDLER;
-  if (!taskRoot || !handler) return [];
-  const handlerName = path.basename(handler);
-  const moduleDirectory = handler.slice(0, handler.length - handlerName.length);
-  const moduleName = handlerName.split('.', 1)[0];
-  const base = path.resolve(taskRoot, moduleDirectory, moduleName);
-  return ['.js', '.mjs', '.cjs'].map((extension) => pathToFileURL(base + extension).href);
+  const handler = handlerLocation(env);
+  if (!handler) return [];
+  return ['.js', '.mjs', '.cjs'].map((extension) => pathToFileURL(handler.modulePath + extension).href);
 }

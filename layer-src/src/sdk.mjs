@@ -1,6 +1,7 @@
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { configureDiagnostics } from './diagnostics.mjs';
 import { registerEsmHook } from './esm-hook.mjs';
+import { makeHandlerExportsPatchable } from './handler-exports.mjs';
 import { loadInstrumentations, selectInstrumentations } from './instrumentations.mjs';
 import { createPropagator } from './propagation.mjs';
 import { createResource } from './resource.mjs';
@@ -23,6 +24,7 @@ export async function startTracing(env) {
   const tracerProvider = createTracerProvider({ resource: createResource(env), env });
 
   await registerEsmHook(env, names.flatMap((name) => PATCHED_BUILTINS[name] ?? []));
+  makeHandlerExportsPatchable(env);
   const instrumentations = await loadInstrumentations(names, env);
 
   tracerProvider.register({ propagator: propagator ?? null });

@@ -1,0 +1,111 @@
+// A handler bundled the way the CDK's NodejsFunction bundles it (esbuild, @aws-sdk/* left
+// external and provided by the runtime) is still traced for fetch and for AWS SDK calls.
+import assert from 'node:assert/strict';
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startDownstreamStandIn } from './support/downstream-stand-in.mjs';
+import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
+import { createTaskRoot, lambdaEnvironment, layerSourceDir, runHandler } from './support/run-handler.mjs';
+import { parseXrayHeader, xrayTraceHeader } from './support/xray.mjs';
+
+const HANDLER_SOURCE = `
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+
+const sts = new STSClient({ region: process.env.AWS_REGION, endpoint: process.env.STS_ENDPOINT });
+
+export const handler = async (event: { url: string }) => {
+  const identity = await sts.send(new GetCallerIdentityCommand({}));
+  const response = await fetch(event.url);
+  return { account: identity.Account, body: await response.text() };
+};
+`;
+
+/**
+ * NodejsFunction's esbuild options: bundle, platform node, target of the runtime, @aws-sdk/*
+ * external; with OutputFormat.ESM, format esm into index.mjs with main fields module,main and the
+ * createRequire banner its documentation suggests for CommonJS dependencies.
+ */
+const BUNDLINGS = {
+  'CommonJS bundle (index.js)': { format: 'cjs', outfile: 'index.js' },
+  'CommonJS bundle (index.js) loaded with import() as the Node.js 24 runtime does': { format: 'cjs', outfile: 'index.js', loader: 'import' },
+  'ESM bundle (index.mjs)': {
+    format: 'esm',
+    outfile: 'index.mjs',
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  },
+};
+
+/**
+ * Bundles the handler into <dir>/task and links <dir>/node_modules to this package's
+ * node_modules, standing for the runtime's /var/runtime/node_modules that provides @aws-sdk.
+ */
+async function bundleHandler({ outfile, loader, ...options }) {
+  const sourceRoot = createTaskRoot({ 'src/handler.ts': HANDLER_SOURCE });
+  const taskRoot = path.join(sourceRoot, 'task');
+  await esbuild.build({
+    entryPoints: [path.join(sourceRoot, 'src', 'handler.ts')],
+    outfile: path.join(taskRoot, outfile),
+    bundle: true,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    external: ['@aws-sdk/*'],
+    logLevel: 'error',
+    ...options,
+  });
+  fs.symlinkSync(path.join(layerSourceDir, 'node_modules'), path.join(sourceRoot, 'node_modules'), 'dir');
+  const bundle = fs.readFileSync(path.join(taskRoot, outfile), 'utf8');
+  assert.doesNotMatch(bundle, /class STSClient/, 'the AWS SDK stays outside the bundle');
+  return taskRoot;
+}
+
+describe('handler bundled like NodejsFunction', () => {
+  let collector;
+  let downstream;
+  before(async () => {
+    collector = await startOtlpStandIn();
+    downstream = await startDownstreamStandIn();
+  });
+  after(async () => {
+    await collector.close();
+    await downstream.close();
+  });
+
+  for (const [kind, options] of Object.entries(BUNDLINGS)) {
+    it(`${kind}: traces the AWS SDK call and the fetch under the handler span`, async () => {
+      const taskRoot = await bundleHandler(options);
+      const trace = xrayTraceHeader({ sampled: true });
+      const path = `/${options.format}-${options.loader ?? 'auto'}`;
+      const { results } = await runHandler({
+        env: {
+          ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: `bundled-${options.format}-${options.loader ?? 'auto'}` }),
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+          STS_ENDPOINT: downstream.url,
+        },
+        invocations: [{ event: { url: downstream.url + path }, traceHeader: trace.header }],
+        loader: options.loader,
+      });
+      assert.deepEqual(results, [{ result: { account: '123456789012', body: `echo ${path}` } }]);
+
+      const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 3);
+      const ofTrace = spans.filter((s) => s.traceId === trace.traceId);
+      const handlerSpan = ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-aws-lambda');
+      const sdkSpan = ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-aws-sdk');
+      const fetchSpan = ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-undici');
+      assert.ok(handlerSpan && sdkSpan && fetchSpan, `spans exported: ${ofTrace.map((s) => `${s.scope} ${s.name}`).join(', ')}`);
+      assert.equal(handlerSpan.parentSpanId, trace.parentSpanId);
+      assert.equal(sdkSpan.parentSpanId, handlerSpan.spanId);
+      assert.equal(sdkSpan.attributes['rpc.service'], 'STS');
+      assert.equal(sdkSpan.attributes['rpc.method'], 'GetCallerIdentity');
+      assert.equal(fetchSpan.parentSpanId, handlerSpan.spanId);
+      assert.equal(ofTrace.length, 3, 'one span each: the SDK call\'s own HTTP request is not traced twice');
+
+      const stsRequest = downstream.requests.find((r) => r.body.includes('Action=GetCallerIdentity') && r.headers['x-amzn-trace-id']?.includes(trace.traceId.slice(8)));
+      assert.ok(stsRequest, 'the STS request carries the trace');
+      const fetchRequest = downstream.requests.find((r) => r.url === path);
+      assert.equal(parseXrayHeader(fetchRequest.headers['x-amzn-trace-id']).Parent, fetchSpan.spanId);
+    });
+  }
+});
