@@ -1,0 +1,76 @@
+// Instrumentations not chosen are never loaded: their code is in chunks that are not read.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startDownstreamStandIn } from './support/downstream-stand-in.mjs';
+import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
+import { createTaskRoot, lambdaEnvironment, preloadInit, runHandler } from './support/run-handler.mjs';
+import { xrayTraceHeader } from './support/xray.mjs';
+
+const recorder = fileURLToPath(new URL('./support/record-loaded-modules.mjs', import.meta.url));
+const preloadDir = path.dirname(preloadInit);
+const INSTRUMENTATION_PACKAGES = {
+  http: '@opentelemetry/instrumentation-http',
+  undici: '@opentelemetry/instrumentation-undici',
+  'aws-sdk': '@opentelemetry/instrumentation-aws-sdk',
+  'aws-lambda': '@opentelemetry/instrumentation-aws-lambda',
+};
+
+describe('instrumentation selection', () => {
+  let collector;
+  let downstream;
+  before(async () => {
+    collector = await startOtlpStandIn();
+    downstream = await startDownstreamStandIn();
+  });
+  after(async () => {
+    await collector.close();
+    await downstream.close();
+  });
+
+  /** Runs one fetching invocation; returns the instrumentation packages whose code was loaded, and the spans. */
+  async function runWith(enabled) {
+    const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'otel-preload-loaded-')), 'loaded.json');
+    const taskRoot = createTaskRoot({ 'index.js': 'exports.handler = async (event) => (await fetch(event.url)).status;\n' });
+    const trace = xrayTraceHeader({ sampled: true });
+    const { results } = await runHandler({
+      env: {
+        ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }),
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        ...(enabled === undefined ? {} : { OTEL_NODE_ENABLED_INSTRUMENTATIONS: enabled }),
+        RECORD_LOADED_MODULES_TO: record,
+      },
+      invocations: [{ event: { url: `${downstream.url}/` }, traceHeader: trace.header }],
+      extraNodeOptions: `--import ${recorder}`,
+    });
+    assert.deepEqual(results, [{ result: 200 }]);
+    const loadedLayerFiles = JSON.parse(fs.readFileSync(record, 'utf8'))
+      .filter((url) => url.startsWith('file:'))
+      .map((url) => fileURLToPath(url))
+      .filter((file) => file.startsWith(preloadDir + path.sep));
+    const code = loadedLayerFiles.map((file) => fs.readFileSync(file, 'utf8')).join('\n');
+    const loaded = Object.keys(INSTRUMENTATION_PACKAGES).filter((name) => code.includes(`"${INSTRUMENTATION_PACKAGES[name]}"`));
+    await collector.waitFor((all) => all.some((s) => s.traceId === trace.traceId));
+    return { loaded, spans: collector.spans.filter((s) => s.traceId === trace.traceId) };
+  }
+
+  it('loads aws-lambda, http, undici and aws-sdk by default', async () => {
+    const { loaded, spans } = await runWith(undefined);
+    assert.deepEqual(loaded.sort(), ['aws-lambda', 'aws-sdk', 'http', 'undici']);
+    await collector.waitFor(() => spans.length >= 2);
+  });
+
+  it('loads only aws-lambda and the chosen instrumentations', async () => {
+    const { loaded } = await runWith('undici');
+    assert.deepEqual(loaded.sort(), ['aws-lambda', 'undici']);
+  });
+
+  it('always loads aws-lambda, and traces nothing else when nothing else is chosen', async () => {
+    const { loaded, spans } = await runWith('aws-lambda');
+    assert.deepEqual(loaded, ['aws-lambda']);
+    assert.deepEqual(spans.map((s) => s.scope), ['@opentelemetry/instrumentation-aws-lambda'], 'no fetch span');
+  });
+});
