@@ -122,7 +122,7 @@ export class ExecutionEnvironment {
         failed.resolve({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: init Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}` });
       });
       const ready = Promise.all([this.runtimeApi.whenWaitingForNext(), this.extensionsApi.whenAllIdle()]).then(() => undefined);
-      const runtimeInitError = this.runtimeApi.whenInitError().then((body) => ({ errorType: 'Runtime.InitError', errorMessage: body.toString('utf8') }));
+      const runtimeInitError = this.runtimeApi.whenInitError().then((body) => initErrorFromBody(body));
       const extensionInitError = this.extensionsApi.whenInitError().then((e) => ({ errorType: e.errorType, errorMessage: `extension ${e.name}: ${e.body}` }));
       const outcome = await withTimeout(Promise.race([ready, runtimeInitError, extensionInitError, failed.promise]), INIT_LIMIT_MS - (Date.now() - startedAt));
       error = outcome.timedOut ? { errorType: 'Runtime.InitTimeout', errorMessage: `Init did not finish within ${INIT_LIMIT_MS} ms` } : outcome.value;
@@ -349,4 +349,15 @@ export function listExtensions(dir) {
       }
     })
     .sort();
+}
+
+/** Lambda answers an invocation whose Init failed with the runtime's own error document. */
+function initErrorFromBody(body) {
+  try {
+    const parsed = JSON.parse(body.toString('utf8'));
+    if (parsed && typeof parsed.errorType === 'string') return { errorType: parsed.errorType, errorMessage: String(parsed.errorMessage ?? '') };
+  } catch {
+    // not JSON: keep it as the message
+  }
+  return { errorType: 'Runtime.InitError', errorMessage: body.toString('utf8') };
 }

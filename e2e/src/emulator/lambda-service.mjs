@@ -27,7 +27,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * @property {Record<number, {runtimeDir: string, nodeDir: string}>} runtimes   per Node.js major
  * @property {string} runtimeHook             host path of runtime-hooks/node-path-resolution.mjs
  * @property {{endpoint: string, region: string, port: number} | undefined} xray   X-Ray stand-in on the host
- * @property {(fn: import('./function-definition.mjs').FunctionDefinition, inside: {xrayEndpoint?: string, invokeEndpoint: string}) => Record<string,string>} [environmentOverrides]
+ * @property {(fn: import('./function-definition.mjs').FunctionDefinition, inside: {xrayEndpoint?: string, invokeEndpoint: string, optDir: string}) => Record<string,string>} [environmentOverrides]
  * @property {(entry: {fn: string, env: string} & import('./execution-environment.mjs').LogEntry) => void} [onLog]
  */
 
@@ -194,7 +194,7 @@ export class LambdaService {
     mkdirSync(optDir, { recursive: true });
     for (const layer of fn.layerDirs) cpSync(layer, optDir, { recursive: true, force: true, verbatimSymlinks: true });
     const forwards = [{ port: INVOKE_PORT_INSIDE, socketPath: this.invokeSocket }];
-    const inside = { invokeEndpoint: `http://127.0.0.1:${INVOKE_PORT_INSIDE}` };
+    const inside = { invokeEndpoint: `http://127.0.0.1:${INVOKE_PORT_INSIDE}`, optDir };
     if (this.options.xray) {
       forwards.push({ port: this.options.xray.port, socketPath: this.xraySocket });
       inside.xrayEndpoint = `http://127.0.0.1:${this.options.xray.port}`;

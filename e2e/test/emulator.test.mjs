@@ -1,0 +1,141 @@
+// The emulator itself, with small handlers and a test extension: Runtime API through the real
+// aws-lambda-ric on Node.js 22 and 24, Extensions API lifecycle, Telemetry API delivery, freeze,
+// timeouts, crashes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { FIXTURES, json, processState, recorderRecords, startService } from './harness.mjs';
+import { parseTraceHeader } from '../src/emulator/xray-trace-header.mjs';
+
+const recorderLayer = join(FIXTURES, 'layers', 'recorder-extension');
+
+describe('Lambda environment emulator', () => {
+  let service;
+  before(async () => {
+    service = await startService('emulator');
+    service.register({ name: 'echo-cjs-22', runtime: 'nodejs22.x', codeDir: join(FIXTURES, 'handlers', 'echo-cjs'), layerDirs: [recorderLayer] });
+    service.register({ name: 'echo-esm-24', runtime: 'nodejs24.x', codeDir: join(FIXTURES, 'handlers', 'echo-esm'), handler: 'index.handler' });
+    service.register({ name: 'behaviours', runtime: 'nodejs22.x', timeoutSeconds: 1, codeDir: join(FIXTURES, 'handlers', 'behaviours'), layerDirs: [recorderLayer] });
+    service.register({ name: 'missing-handler', runtime: 'nodejs24.x', handler: 'nothere.handler', codeDir: join(FIXTURES, 'handlers', 'behaviours') });
+  });
+  after(async (t) => {
+    await service?.stop();
+  });
+
+  test('runs a CommonJS handler with aws-lambda-ric on Node.js 22, with Lambda’s environment', async () => {
+    const result = await service.invoke('echo-cjs-22', { hello: 'world' });
+    assert.equal(result.statusCode, 200);
+    assert.equal(result.functionError, undefined, result.payload.toString());
+    const body = json(result);
+    assert.deepEqual(body.echo, { hello: 'world' });
+    assert.equal(body.requestId, result.requestId);
+    assert.equal(body.functionName, 'echo-cjs-22');
+    assert.match(body.node, /^v22\./);
+    assert.equal(body.cwd, '/var/task');
+    const header = parseTraceHeader(body.traceId);
+    assert.equal(header.root, result.traceId);
+    assert.equal(header.sampled, true);
+    assert.match(header.parent, /^[0-9a-f]{16}$/);
+  });
+
+  test('runs an ES module handler on Node.js 24 that imports the runtime-provided AWS SDK', async () => {
+    const result = await service.invoke('echo-esm-24', { n: 1 });
+    assert.equal(result.functionError, undefined, result.payload.toString());
+    const body = json(result);
+    assert.equal(body.sdkLoaded, true);
+    assert.match(body.node, /^v24\./);
+  });
+
+  test('freezes every process of the environment after the invocation and thaws it for the next', async () => {
+    const first = await service.invoke('echo-cjs-22', { i: 1 });
+    await first.done;
+    const env = service.environments('echo-cjs-22').at(-1);
+    const pids = env.sandbox.pids();
+    assert.ok(pids.length >= 3, `expected runtime, extension and helpers, got ${pids.length} processes`);
+    for (const pid of pids) assert.equal(await processState(pid), 'T', `process ${pid} should be stopped`);
+    const second = await service.invoke('echo-cjs-22', { i: 2 });
+    assert.deepEqual(json(second).echo, { i: 2 });
+    assert.equal(service.environments('echo-cjs-22').length, 1, 'the warm environment is reused');
+  });
+
+  test('gives extensions INVOKE with deadline and tracing, Telemetry API platform events, and waits for event/next', async () => {
+    const result = await service.invoke('echo-cjs-22', { i: 3 });
+    const record = await result.done;
+    const records = recorderRecords(service, 'echo-cjs-22');
+    const registered = records.find((r) => r.recorder === 'registered');
+    assert.equal(registered.status, 200);
+    assert.deepEqual(registered.body, { functionName: 'echo-cjs-22', functionVersion: '$LATEST', handler: 'index.handler' });
+    assert.equal(records.find((r) => r.recorder === 'subscribed').status, 200);
+    const invoke = records.find((r) => r.recorder === 'event' && r.event.requestId === result.requestId).event;
+    assert.equal(invoke.eventType, 'INVOKE');
+    assert.equal(invoke.invokedFunctionArn, 'arn:aws:lambda:us-east-1:123456789012:function:echo-cjs-22');
+    assert.equal(invoke.tracing.type, 'X-Amzn-Trace-Id');
+    assert.equal(parseTraceHeader(invoke.tracing.value).root, result.traceId);
+    assert.ok(invoke.deadlineMs > Date.now() - 10_000);
+    const done = records.find((r) => r.recorder === 'done' && r.requestId === result.requestId);
+    assert.ok(done, 'the extension saw platform.runtimeDone for the request before calling event/next');
+    assert.ok(record.extensionsDoneAt >= done.at, 'the invocation ended only after the extension called event/next');
+    const delivered = service.environments('echo-cjs-22').at(-1).telemetryApi.delivered.flatMap((b) => b.events);
+    const types = delivered.filter((e) => e.record.requestId === result.requestId).map((e) => e.type);
+    assert.ok(types.includes('platform.start') && types.includes('platform.runtimeDone'), `got ${types}`);
+    assert.equal(delivered.find((e) => e.type === 'platform.runtimeDone' && e.record.requestId === result.requestId).record.status, 'success');
+  });
+
+  test('a handler error comes back as an Unhandled function error and keeps the environment', async () => {
+    const before = service.environments('behaviours').length;
+    const result = await service.invoke('behaviours', { throw: 'boom' });
+    assert.equal(result.functionError, 'Unhandled');
+    assert.equal(json(result).errorMessage, 'boom');
+    await result.done;
+    const ok = await service.invoke('behaviours', {});
+    assert.deepEqual(json(ok), { ok: true });
+    assert.equal(service.environments('behaviours').length, Math.max(before, 1));
+  });
+
+  test('a timeout kills the runtime, sends SHUTDOWN (timeout) to extensions and resets the environment', async () => {
+    await (await service.invoke('behaviours', {})).done;
+    const env = service.environments('behaviours').at(-1);
+    const started = Date.now();
+    const result = await service.invoke('behaviours', { sleepMs: 5000 });
+    assert.equal(result.functionError, 'Unhandled');
+    assert.equal(json(result).errorType, 'Sandbox.Timedout');
+    assert.match(json(result).errorMessage, /Task timed out after 1\.00 seconds/);
+    assert.ok(Date.now() - started < 3000, 'the caller gets the timeout at the deadline');
+    await result.done;
+    assert.equal(env.phase, 'dead');
+    assert.deepEqual(env.shutdowns.map((s) => [s.reason, s.receivers]), [['timeout', ['recorder']]]);
+    assert.equal(env.sandbox.pids().length, 0, 'no process of the old environment survives');
+    const next = await service.invoke('behaviours', {});
+    assert.deepEqual(json(next), { ok: true });
+    assert.notEqual(service.environments('behaviours').at(-1), env, 'a new environment serves the next invocation');
+  });
+
+  test('a runtime that exits mid-invocation gives Runtime.ExitError and a fresh environment next time', async () => {
+    const result = await service.invoke('behaviours', { exit: 3 });
+    assert.equal(json(result).errorType, 'Runtime.ExitError');
+    assert.match(json(result).errorMessage, /exit status 3/);
+    await result.done;
+    const next = await service.invoke('behaviours', {});
+    assert.deepEqual(json(next), { ok: true });
+  });
+
+  test('a handler the runtime cannot load fails Init with the runtime’s init error', async () => {
+    const result = await service.invoke('missing-handler', {});
+    assert.equal(result.functionError, 'Unhandled');
+    const body = json(result);
+    assert.equal(body.errorType, 'Runtime.ImportModuleError');
+    assert.match(body.errorMessage, /nothere/);
+  });
+
+  test('SHUTDOWN (spindown) reaches extensions, which exit within the 2 s limit', async () => {
+    await (await service.invoke('echo-cjs-22', {})).done;
+    const env = service.environments('echo-cjs-22').at(-1);
+    const started = Date.now();
+    await env.shutdown('spindown');
+    assert.ok(Date.now() - started < 2000);
+    assert.deepEqual(env.shutdowns.map((s) => [s.reason, s.receivers]), [['spindown', ['recorder']]]);
+    const records = recorderRecords(service, 'echo-cjs-22');
+    assert.ok(records.some((r) => r.recorder === 'event' && r.event.eventType === 'SHUTDOWN' && r.event.shutdownReason === 'spindown'));
+    assert.ok(records.some((r) => r.recorder === 'exiting'));
+  });
+});

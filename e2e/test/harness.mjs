@@ -1,0 +1,70 @@
+// Shared set-up for the suites: a LambdaService with both Node.js runtimes, logs kept for
+// diagnosis and printed when a suite fails.
+import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LambdaService } from '../src/emulator/lambda-service.mjs';
+import { E2E_DIR, nodeDirFor, runtimeDirFor, RUNTIME_HOOK } from '../src/support/paths.mjs';
+
+export const FIXTURES = join(E2E_DIR, 'fixtures');
+export const WORK_ROOT = join(E2E_DIR, '.work');
+
+/** The runtimes setup.sh built; throws naming the fix when one is missing. */
+export function runtimes() {
+  const out = {};
+  for (const major of [22, 24]) {
+    const runtimeDir = runtimeDirFor(major);
+    if (!existsSync(join(runtimeDir, 'rapid-client.node'))) {
+      throw new Error(`${runtimeDir}/rapid-client.node is missing: run e2e/setup.sh to build aws-lambda-ric for Node.js ${major}`);
+    }
+    out[major] = { runtimeDir, nodeDir: nodeDirFor(major) };
+  }
+  return out;
+}
+
+/**
+ * @param {string} name   short, used for the work directory
+ * @param {Partial<import('../src/emulator/lambda-service.mjs').LambdaServiceOptions>} [options]
+ */
+export async function startService(name, options = {}) {
+  const workDir = join(WORK_ROOT, name);
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const logs = [];
+  const service = new LambdaService({
+    workDir,
+    runtimes: runtimes(),
+    runtimeHook: RUNTIME_HOOK,
+    onLog: (e) => {
+      logs.push(`${new Date(e.time).toISOString()} [${e.fn}#${e.env} ${e.source}] ${e.line}`);
+      if (process.env.E2E_VERBOSE) console.error(logs.at(-1));
+    },
+    ...options,
+  });
+  await service.start();
+  service.logs = logs;
+  return service;
+}
+
+/** Parses a JSON payload from an invoke result. */
+export function json(result) {
+  return JSON.parse(result.payload.toString('utf8'));
+}
+
+/** Lines a source printed, e.g. `extension:recorder`, across a function's environments. */
+export function linesOf(service, fnName, source) {
+  return service.environments(fnName).flatMap((env) => env.logs.filter((l) => l.source === source).map((l) => l.line));
+}
+
+/** JSON records the recorder extension printed. */
+export function recorderRecords(service, fnName) {
+  return linesOf(service, fnName, 'extension:recorder')
+    .filter((l) => l.startsWith('{"recorder"'))
+    .map((l) => JSON.parse(l));
+}
+
+/** The state letter of a process from /proc/<pid>/stat (R, S, T for stopped, ...). */
+export async function processState(pid) {
+  const { readFileSync } = await import('node:fs');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+}
