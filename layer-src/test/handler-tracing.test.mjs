@@ -89,6 +89,31 @@ describe('handler tracing', () => {
     });
   }
 
+  it('traces an ES module handler calling node:http through a named import', async () => {
+    const trace = xrayTraceHeader({ sampled: true });
+    const taskRoot = createTaskRoot({
+      'index.mjs': `import { request } from 'node:http';
+export const handler = (event) => new Promise((resolve, reject) => {
+  const outgoing = request(event.url, (response) => { response.resume(); response.on('end', () => resolve(response.statusCode)); });
+  outgoing.on('error', reject);
+  outgoing.end();
+});
+`,
+    });
+    const { results } = await runHandler({
+      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+      invocations: [{ event: { url: `${downstream.url}/node-http` }, traceHeader: trace.header }],
+    });
+    assert.deepEqual(results, [{ result: 200 }]);
+    const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
+    const handlerSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-aws-lambda');
+    const httpSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-http');
+    assert.ok(httpSpan, 'the node:http request was traced');
+    assert.equal(httpSpan.parentSpanId, handlerSpan.spanId);
+    const request = downstream.requests.find((r) => r.url === '/node-http');
+    assert.equal(parseXrayHeader(request.headers['x-amzn-trace-id']).Parent, httpSpan.spanId);
+  });
+
   it('exports nothing for an invocation whose trace header says Sampled=0', async () => {
     const unsampled = xrayTraceHeader({ sampled: false });
     const sampled = xrayTraceHeader({ sampled: true });
