@@ -113,8 +113,16 @@ const preload = project.addTask('build:preload', {
 });
 project.preCompileTask.spawn(preload);
 
-project.tsconfigDev.addInclude('integ/**/*.ts');
+// integ/ has a tsconfig of its own so the linter's project service finds its files.
+new javascript.TypescriptConfig(project, {
+  fileName: 'integ/tsconfig.json',
+  extends: javascript.TypescriptConfigExtends.fromPaths(['../test/tsconfig.json']),
+  include: ['**/*.ts'],
+  exclude: ['**/*.snapshot/**'],
+  compilerOptions: { rootDir: '..' },
+});
 project.eslint?.addLintPattern('integ');
+project.eslint?.allowDevDeps('integ/**');
 
 // integ-runner compares the committed snapshots offline.
 const integ = project.addTask('integ', {

@@ -1,5 +1,7 @@
-import { OtelCollectorLayer } from './collector-layer';
 import { TraceExporterConfig } from './trace-exporter';
+
+/** Where the collector layer's default configuration lands in the function. */
+export const DEFAULT_CONFIG_PATH = '/opt/collector-config/config.yaml';
 
 /**
  * The collector configuration URI for a function: the file in the layer when the exporter uses
@@ -8,7 +10,7 @@ import { TraceExporterConfig } from './trace-exporter';
  */
 export function collectorConfigUri(exporter: TraceExporterConfig): string {
   if (exporter.isLayerDefault) {
-    return `file:${OtelCollectorLayer.DEFAULT_CONFIG_PATH}`;
+    return `file:${DEFAULT_CONFIG_PATH}`;
   }
   return `yaml:${JSON.stringify(renderCollectorConfig(exporter))}`;
 }

@@ -1,7 +1,27 @@
 import { DockerImage, Stack } from 'aws-cdk-lib';
-import { Architecture, Code, LayerVersion } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { CollectorBundling } from './collector-bundling';
+import { collectorConfigUri, DEFAULT_CONFIG_PATH } from './collector-config';
+import { TraceExporter } from './trace-exporter';
+import { validateCollectorArchitecture } from './validation';
+
+/** Options for adding the collector extension to an existing function. */
+export interface AddCollectorOptions {
+  /**
+   * Where the collector sends spans.
+   *
+   * @default TraceExporter.xray() - AWS X-Ray in the function's Region
+   */
+  readonly exporter?: TraceExporter;
+
+  /**
+   * The collector layer to add; it must be built for the function's architecture.
+   *
+   * @default - the stack's shared layer for the function's architecture
+   */
+  readonly collectorLayer?: OtelCollectorLayer;
+}
 
 /** Properties of an {@link OtelCollectorLayer}. */
 export interface OtelCollectorLayerProps {
@@ -55,7 +75,7 @@ export class OtelCollectorLayer extends LayerVersion {
   public static readonly EXTENSION_NAME = 'otel-xray-collector';
 
   /** Where the layer's default collector configuration lands in the function. */
-  public static readonly DEFAULT_CONFIG_PATH = '/opt/collector-config/config.yaml';
+  public static readonly DEFAULT_CONFIG_PATH = DEFAULT_CONFIG_PATH;
 
   /** The environment variable holding the collector's configuration URI. */
   public static readonly CONFIG_URI_ENV = 'OPENTELEMETRY_COLLECTOR_CONFIG_URI';
@@ -75,6 +95,36 @@ export class OtelCollectorLayer extends LayerVersion {
       return existing;
     }
     return new OtelCollectorLayer(stack, id, { architecture });
+  }
+
+  /**
+   * Adds the collector extension to a function of any runtime (Python, Java, Go, Rust, a
+   * Node.js function traced some other way): the layer for its architecture, the collector's
+   * configuration location and the exporter's IAM permissions. The function's own SDK sends
+   * OTLP/HTTP to `http://127.0.0.1:4318`.
+   *
+   * @returns the layer added
+   */
+  public static addToFunction(fn: LambdaFunction, options: AddCollectorOptions = {}): OtelCollectorLayer {
+    const where = `OtelCollectorLayer.addToFunction('${fn.node.path}')`;
+    if (fn.runtime === Runtime.FROM_IMAGE) {
+      throw new Error(
+        `${where}: the function is a container image, and container images cannot use layers. ` +
+        `Copy the collector into the image instead: the layer's extensions/${OtelCollectorLayer.EXTENSION_NAME} to /opt/extensions/ ` +
+        'and collector-config/config.yaml to /opt/collector-config/.',
+      );
+    }
+    const layer = options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);
+    validateCollectorArchitecture(layer, fn.architecture, where);
+    const exporter = (options.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
+    try {
+      fn.addLayers(layer);
+    } catch (e) {
+      throw new Error(`${where}: cannot add the collector layer: ${(e as Error).message} Lambda allows 5 layers; merge or remove one.`);
+    }
+    fn.addEnvironment(OtelCollectorLayer.CONFIG_URI_ENV, collectorConfigUri(exporter));
+    exporter.policyStatements.forEach(statement => fn.addToRolePolicy(statement));
+    return layer;
   }
 
   /** The instruction set the collector was built for. */

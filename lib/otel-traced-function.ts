@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { collectorConfigUri } from './collector-config';
@@ -8,12 +8,10 @@ import { DEFAULT_INSTRUMENTATIONS, Instrumentation } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
+import {
+  MAX_LAYERS, validateCollectorArchitecture, validateExecWrapper, validateInstrumentations, validateLayerCount, validateRuntime,
+} from './validation';
 
-/** Lambda allows at most five layers on a function. */
-const MAX_LAYERS = 5;
-
-/** The oldest Node.js major the preload supports. */
-const MIN_NODE_MAJOR = 22;
 
 /** Properties of an {@link OtelTracedFunction}: those of a NodejsFunction, plus tracing. */
 export interface OtelTracedFunctionProps extends NodejsFunctionProps {
@@ -122,23 +120,14 @@ export class OtelTracedFunction extends NodejsFunction {
 
     const architecture = props.architecture ?? Architecture.X86_64;
     this.collectorLayer = props.collectorLayer ?? OtelCollectorLayer.forStack(this, architecture);
-    if (this.collectorLayer.architecture.name !== architecture.name) {
-      throw new Error(
-        `${where}: collectorLayer is built for ${this.collectorLayer.architecture.name} but the function runs on ${architecture.name}; ` +
-        `use a layer built with architecture ${architecture.name}, or leave collectorLayer unset.`,
-      );
-    }
+    validateCollectorArchitecture(this.collectorLayer, architecture, where);
     this.preloadLayer = props.preloadLayer ?? OtelPreloadLayer.forStack(this);
     super.addLayers(this.collectorLayer, this.preloadLayer);
     this.layerCount = (props.layers?.length ?? 0) + 2;
     this.serviceName = serviceName;
 
-    // With active tracing Lambda's own statement already grants these actions; add them only
-    // when it does not, so the role holds exactly one statement for X-Ray.
-    const tracingGrantsXRay = (props.tracing ?? Tracing.ACTIVE) !== Tracing.DISABLED;
-    if (!(tracingGrantsXRay && exporter.id === 'awsxray')) {
-      exporter.policyStatements.forEach(statement => this.addToRolePolicy(statement));
-    }
+    // Identical to the statement active tracing adds; CDK merges the two into one.
+    exporter.policyStatements.forEach(statement => this.addToRolePolicy(statement));
   }
 
   /**
@@ -170,50 +159,4 @@ export class OtelTracedFunction extends NodejsFunction {
     }
     return super.addEnvironment(key, value, options);
   }
-}
-
-function validateRuntime(runtime: Runtime, where: string): void {
-  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
-  if (runtime.family !== RuntimeFamily.NODEJS || major === undefined) {
-    throw new Error(
-      `${where}: runtime ${runtime.name} is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X. ` +
-      'To trace a function of another runtime, add an OtelCollectorLayer to it.',
-    );
-  }
-  if (Number(major) < MIN_NODE_MAJOR) {
-    throw new Error(
-      `${where}: runtime ${runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; ` +
-      'use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X.',
-    );
-  }
-}
-
-function validateLayerCount(layers: ILayerVersion[] | undefined, where: string): void {
-  const total = (layers?.length ?? 0) + 2;
-  if (total > MAX_LAYERS) {
-    throw new Error(
-      `${where}: layers holds ${layers!.length} layer(s); with the collector and preload layers that makes ${total}, ` +
-      `and Lambda allows ${MAX_LAYERS}. Pass at most ${MAX_LAYERS - 2}: merge layers, or move their content into the function's bundle.`,
-    );
-  }
-}
-
-function validateExecWrapper(environment: { [key: string]: string } | undefined, where: string): void {
-  const wrapper = environment?.AWS_LAMBDA_EXEC_WRAPPER;
-  if (wrapper !== undefined && /otel|opentelemetry/i.test(wrapper)) {
-    throw new Error(
-      `${where}: environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
-      'remove it (this construct loads its own preload through NODE_OPTIONS).',
-    );
-  }
-}
-
-function validateInstrumentations(instrumentations: Instrumentation[], where: string): Instrumentation[] {
-  const known = Object.values(Instrumentation) as string[];
-  instrumentations.forEach((name, i) => {
-    if (!known.includes(name)) {
-      throw new Error(`${where}: instrumentations[${i}] is '${name}'; use one of ${known.map(k => `'${k}'`).join(', ')}.`);
-    }
-  });
-  return [...new Set(instrumentations)];
 }

@@ -66,7 +66,7 @@ step "end-to-end set-up (moto, runtime interface client, emulator tools)" bash e
 # --- suites ---
 run_suite "construct (jest)" jest bash -c 'npx jest --ci --coverage=false --json --outputFile=.test-results/jest.json; s=$?
   node -e "const r = require(\"./.test-results/jest.json\"); console.log(r.numPassedTests + \" passed, \" + r.numFailedTests + \" failed\")"; exit $s'
-run_suite "lint (eslint)" eslint bash -c 'npx eslint --ext .ts --no-error-on-unmatched-pattern lib test integ projenrc .projenrc.ts && echo "1 passed, 0 failed"'
+run_suite "lint (eslint)" eslint bash -c 'ESLINT_USE_FLAT_CONFIG=false NODE_NO_WARNINGS=1 npx eslint --max-warnings 0 --ext .ts --no-error-on-unmatched-pattern lib test integ projenrc .projenrc.ts && echo "1 passed, 0 failed"'
 run_suite "collector (go test)" collector bash collector-go/test.sh
 run_suite "preload (node 22, 24)" preload bash layer-src/test.sh
 run_suite "end to end (emulator)" e2e bash e2e/test.sh

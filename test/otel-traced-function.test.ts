@@ -1,9 +1,10 @@
+import * as path from 'path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Architecture, LayerVersion, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as path from 'path';
 import { Instrumentation, OtelCollectorLayer, OtelTracedFunction, TraceExporter } from '../lib';
 import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { CollectorBundling } from '../lib/collector-bundling';
 
 useCollectorFixture();
 
@@ -120,7 +121,7 @@ describe('layers are shared', () => {
       code: Code.fromAsset(path.join(__dirname, 'fixtures', 'collector-layer')),
     });
     new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, collectorLayer: prebuilt });
-    expect(jest.mocked(require('../lib/collector-bundling').CollectorBundling.bundle)).not.toHaveBeenCalled();
+    expect(jest.mocked(CollectorBundling.bundle)).not.toHaveBeenCalled();
   });
 });
 

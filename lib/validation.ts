@@ -1,0 +1,69 @@
+import { Architecture, ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
+import { Instrumentation } from './instrumentation';
+
+/**
+ * Synth-time checks shared by the constructs. Each error names the prop, the value received
+ * and the fix; `where` names the construct.
+ */
+
+/** Lambda allows at most five layers on a function. */
+export const MAX_LAYERS = 5;
+
+/** The oldest Node.js major the preload supports. */
+const MIN_NODE_MAJOR = 22;
+
+/** The collector layer must be built for the function's architecture. */
+export function validateCollectorArchitecture(layer: { architecture: Architecture }, architecture: Architecture, where: string): void {
+  if (layer.architecture.name !== architecture.name) {
+    throw new Error(
+      `${where}: collectorLayer is built for ${layer.architecture.name} but the function runs on ${architecture.name}; ` +
+      `use a layer built with architecture ${architecture.name}, or leave collectorLayer unset.`,
+    );
+  }
+}
+
+export function validateRuntime(runtime: Runtime, where: string): void {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
+  if (runtime.family !== RuntimeFamily.NODEJS || major === undefined) {
+    throw new Error(
+      `${where}: runtime ${runtime.name} is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X. ` +
+      'To trace a function of another runtime, add an OtelCollectorLayer to it.',
+    );
+  }
+  if (Number(major) < MIN_NODE_MAJOR) {
+    throw new Error(
+      `${where}: runtime ${runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; ` +
+      'use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X.',
+    );
+  }
+}
+
+export function validateLayerCount(layers: ILayerVersion[] | undefined, where: string): void {
+  const total = (layers?.length ?? 0) + 2;
+  if (total > MAX_LAYERS) {
+    throw new Error(
+      `${where}: layers holds ${layers!.length} layer(s); with the collector and preload layers that makes ${total}, ` +
+      `and Lambda allows ${MAX_LAYERS}. Pass at most ${MAX_LAYERS - 2}: merge layers, or move their content into the function's bundle.`,
+    );
+  }
+}
+
+export function validateExecWrapper(environment: { [key: string]: string } | undefined, where: string): void {
+  const wrapper = environment?.AWS_LAMBDA_EXEC_WRAPPER;
+  if (wrapper !== undefined && /otel|opentelemetry/i.test(wrapper)) {
+    throw new Error(
+      `${where}: environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
+      'remove it (this construct loads its own preload through NODE_OPTIONS).',
+    );
+  }
+}
+
+export function validateInstrumentations(instrumentations: Instrumentation[], where: string): Instrumentation[] {
+  const known = Object.values(Instrumentation) as string[];
+  instrumentations.forEach((name, i) => {
+    if (!known.includes(name)) {
+      throw new Error(`${where}: instrumentations[${i}] is '${name}'; use one of ${known.map(k => `'${k}'`).join(', ')}.`);
+    }
+  });
+  return [...new Set(instrumentations)];
+}
