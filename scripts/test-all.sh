@@ -28,10 +28,10 @@ count_log() { # count_log SUITE LOGFILE EXIT_STATUS
   failed=$(grep -E '^(# |ℹ )fail [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
   if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
     local plain
-    plain=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    plain=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 | sed -E 's/^[A-Za-z0-9_-]+: //')
     if [ -n "$plain" ]; then
       passed=$(echo "$plain" | awk '{print $1}')
-      failed=$(echo "$plain" | awk '{print $3}')
+      failed=$(echo "$plain" | awk '{print $3}' | tr -d ',')
     fi
   fi
   if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
