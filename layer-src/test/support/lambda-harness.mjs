@@ -9,7 +9,9 @@
 // HARNESS_LOADER=auto (default): import() for .mjs and for .js under "type": "module", require()
 // for other .js and .cjs, as the Node.js 22 runtime does. HARNESS_LOADER=import: import() for all
 // files, as the Node.js 24 runtime does.
-// Each invocation prints one line: RESULT <json>.
+// Each invocation prints one line: RESULT <json>. With HARNESS_REPORT_READY=1, it first prints
+// READY <milliseconds since the process started> <milliseconds of CPU used, all threads> once the
+// handler is loaded.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -23,6 +25,10 @@ const invocations = JSON.parse(process.env.HARNESS_INVOCATIONS ?? '[{"event":{}}
 const handlerModule = await loadHandlerModule();
 const handler = handlerModule[functionName];
 if (typeof handler !== 'function') throw new Error(`${process.env._HANDLER} is not a function`);
+if (process.env.HARNESS_REPORT_READY === '1') {
+  const { user, system } = process.cpuUsage();
+  console.log(`READY ${performance.now()} ${(user + system) / 1000}`);
+}
 
 let sequence = 0;
 for (const { event, traceHeader } of invocations) {
