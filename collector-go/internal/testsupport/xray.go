@@ -22,15 +22,26 @@ type XRay struct {
 	calls     int
 	failFirst int
 	status    int
+	hang      bool
+	release   chan struct{}
 }
 
 // NewXRay starts a stand-in that accepts every request.
 func NewXRay(t *testing.T) *XRay {
 	t.Helper()
-	x := &XRay{}
+	x := &XRay{release: make(chan struct{})}
 	x.Server = httptest.NewServer(http.HandlerFunc(x.serve))
 	t.Cleanup(x.Server.Close)
+	t.Cleanup(func() { close(x.release) }) // runs first: frees hung handlers
 	return x
+}
+
+// Hang makes every later call block until the test ends, like an
+// unreachable endpoint.
+func (x *XRay) Hang() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.hang = true
 }
 
 // FailWith makes the next n calls answer status (n < 0: every call).
@@ -48,8 +59,12 @@ func (x *XRay) serve(w http.ResponseWriter, r *http.Request) {
 	if x.failFirst > 0 {
 		x.failFirst--
 	}
-	status := x.status
+	status, hang := x.status, x.hang
 	x.mu.Unlock()
+	if hang {
+		<-x.release
+		return
+	}
 
 	if r.Method != http.MethodPost || r.URL.Path != "/TraceSegments" {
 		http.Error(w, `{"message":"unknown operation"}`, http.StatusNotFound)

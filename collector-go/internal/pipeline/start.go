@@ -1,0 +1,28 @@
+package pipeline
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
+)
+
+// StartFromURI loads the configuration at uri, builds the pipeline with the
+// built-in components and starts it.
+func StartFromURI(ctx context.Context, uri string, maxBufferedSpans int, logger *zap.Logger) (*Pipeline, error) {
+	factories := components.New()
+	cfg, err := config.Load(ctx, uri, factories, logger.Named("config"))
+	if err != nil {
+		return nil, err
+	}
+	p, err := New(ctx, cfg, factories, maxBufferedSpans, logger.Named("pipeline"))
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
