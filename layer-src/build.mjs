@@ -1,9 +1,8 @@
 // Builds the preload layer's content into <repository>/assets/preload-layer/:
 //   nodejs/otel-preload/init.mjs        the entry NODE_OPTIONS=--import loads (in Lambda: /opt/nodejs/otel-preload/init.mjs)
 //   nodejs/otel-preload/chunks/*.mjs    one chunk per instrumentation, imported only when chosen
-//   nodejs/otel-preload/node_modules/   import-in-the-middle and require-in-the-middle, which cannot be
-//                                       bundled: the module wrappers import-in-the-middle generates at run
-//                                       time import its files by path and must share their state
+//   nodejs/otel-preload/node_modules/   import-in-the-middle, which cannot be bundled: the module wrappers it
+//                                       generates at run time import its files by path and share their state
 //   nodejs/otel-preload/THIRD_PARTY_LICENSES.txt
 // Usage: node layer-src/build.mjs [out-dir]
 import * as esbuild from 'esbuild';
@@ -17,7 +16,7 @@ const layerRoot = path.resolve(process.argv[2] ?? path.join(sourceRoot, '..', 'a
 const preloadDir = path.join(layerRoot, 'nodejs', 'otel-preload');
 
 /** Shipped as files beside the bundle, with their dependencies. */
-const UNBUNDLED_PACKAGES = ['import-in-the-middle', 'require-in-the-middle'];
+const UNBUNDLED_PACKAGES = ['import-in-the-middle'];
 
 /** Files of shipped packages that Node.js never loads. */
 const NOT_SHIPPED = /(\.d\.[cm]?ts|\.map|\.md|\.markdown|\.ts)$|^(test|tests|benchmark|docs?|\.github)$/i;
@@ -45,6 +44,8 @@ const result = await esbuild.build({
   legalComments: 'none',
   metafile: true,
   external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+  // require-in-the-middle's optional debug logging, see src/silent-debug.cjs.
+  alias: { debug: path.join(sourceRoot, 'src', 'silent-debug.cjs') },
   // Bundled CommonJS code calls require() for Node.js built-ins and the unbundled packages.
   banner: {
     js: "import { createRequire as __otelCreateRequire } from 'node:module'; const require = __otelCreateRequire(import.meta.url);",
