@@ -15,18 +15,29 @@ export function collectorConfigUri(exporter: TraceExporterConfig): string {
   return `yaml:${JSON.stringify(renderCollectorConfig(exporter))}`;
 }
 
-/** A standard collector configuration: OTLP on loopback into one traces pipeline. */
+/** OTLP request bodies above this size get HTTP 413, as in the layer's default file. */
+const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Tries per PutTraceSegments call, as in the layer's default file. */
+const XRAY_MAX_RETRIES = 3;
+
+/**
+ * A standard collector configuration: OTLP on loopback into one traces pipeline, with the same
+ * receiver and X-Ray settings as the layer's default file.
+ */
 export function renderCollectorConfig(exporter: TraceExporterConfig): { [key: string]: any } {
+  const settings = exporter.id === 'awsxray'
+    ? { region: '${env:AWS_REGION}', max_retries: XRAY_MAX_RETRIES, ...exporter.settings }
+    : exporter.settings;
+  const extensions = exporter.extensions ?? {};
   return {
     receivers: {
-      otlp: { protocols: { http: { endpoint: '127.0.0.1:4318' } } },
+      otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: MAX_REQUEST_BODY_BYTES } } },
     },
-    exporters: {
-      [exporter.id]: exporter.id === 'awsxray' && exporter.settings.region === undefined
-        ? { region: '${env:AWS_REGION}', ...exporter.settings }
-        : exporter.settings,
-    },
+    exporters: { [exporter.id]: settings },
+    ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
     service: {
+      ...(Object.keys(extensions).length > 0 ? { extensions: Object.keys(extensions) } : {}),
       pipelines: {
         traces: { receivers: ['otlp'], exporters: [exporter.id] },
       },

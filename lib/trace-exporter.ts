@@ -34,6 +34,32 @@ export interface XRayExporterOptions {
   readonly endpoint?: string;
 }
 
+/** Options of an exporter to X-Ray's OpenTelemetry (OTLP) endpoint. */
+export interface XRayOtlpExporterOptions {
+  /**
+   * The Region whose X-Ray OTLP endpoint receives the spans.
+   *
+   * @default - the function's own Region (`AWS_REGION`)
+   */
+  readonly region?: string;
+}
+
+/** Options of an exporter to any OTLP/HTTP backend. */
+export interface OtlpExporterOptions {
+  /**
+   * The OTLP/HTTP traces URL, e.g. `https://otlp.example.com/v1/traces`.
+   */
+  readonly tracesEndpoint: string;
+
+  /**
+   * Headers sent with every export, e.g. an API key. They are stored in the function's
+   * configuration in clear: prefer `${env:NAME}` references to variables you manage.
+   *
+   * @default - no extra header
+   */
+  readonly headers?: { [name: string]: string };
+}
+
 /** What a {@link TraceExporter} contributes to the collector and the function. */
 export interface TraceExporterConfig {
   /** The exporter's id in the collector configuration, e.g. `awsxray`. */
@@ -41,6 +67,13 @@ export interface TraceExporterConfig {
 
   /** The exporter's settings in the collector configuration. */
   readonly settings: { [key: string]: any };
+
+  /**
+   * Collector extensions the exporter needs (e.g. `sigv4auth`), by id.
+   *
+   * @default - none
+   */
+  readonly extensions?: { [id: string]: any };
 
   /** The IAM statements the function's role needs for this exporter. */
   readonly policyStatements: PolicyStatement[];
@@ -63,6 +96,22 @@ export abstract class TraceExporter {
     return new XRayTraceExporter(options);
   }
 
+  /**
+   * X-Ray's OpenTelemetry endpoint (`https://xray.<region>.amazonaws.com/v1/traces`), signed
+   * with SigV4. Needs CloudWatch Transaction Search enabled in the account; authorized as
+   * `xray:PutTraceSegments`.
+   */
+  public static xrayOtlp(options: XRayOtlpExporterOptions = {}): TraceExporter {
+    return new XRayOtlpTraceExporter(options);
+  }
+
+  /**
+   * Any OTLP/HTTP backend. The function's role gets no permission for it.
+   */
+  public static otlp(options: OtlpExporterOptions): TraceExporter {
+    return new OtlpTraceExporter(options);
+  }
+
   /** The exporter's contribution, validated; `path` names it in error messages. */
   public abstract bind(path: string): TraceExporterConfig;
 }
@@ -73,6 +122,31 @@ const XRAY_WRITE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']
 /** AWS Region names, e.g. `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`. */
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
+function validateRegion(region: string | undefined, path: string): void {
+  if (region !== undefined && !Token.isUnresolved(region) && !REGION_PATTERN.test(region)) {
+    throw new Error(`${path}.region: '${region}' is not an AWS Region name; use one such as 'us-east-1', or leave it unset to use the function's Region.`);
+  }
+}
+
+function validateUrl(value: string | undefined, field: string, example: string): void {
+  if (value === undefined || Token.isUnresolved(value)) {
+    return;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['https:', 'http:'].includes(url.protocol)) {
+    throw new Error(`${field}: '${value}' is not an http(s) URL; use one such as '${example}'.`);
+  }
+}
+
+function xrayWriteStatement(): PolicyStatement {
+  return new PolicyStatement({ actions: XRAY_WRITE_ACTIONS, resources: ['*'] });
+}
+
 class XRayTraceExporter extends TraceExporter {
   constructor(private readonly options: XRayExporterOptions) {
     super();
@@ -80,9 +154,7 @@ class XRayTraceExporter extends TraceExporter {
 
   public bind(path: string): TraceExporterConfig {
     const { region, indexedAttributes, indexAllAttributes, endpoint } = this.options;
-    if (region !== undefined && !Token.isUnresolved(region) && !REGION_PATTERN.test(region)) {
-      throw new Error(`${path}.region: '${region}' is not an AWS Region name; use one such as 'us-east-1', or leave it unset to use the function's Region.`);
-    }
+    validateRegion(region, path);
     if (indexedAttributes !== undefined) {
       indexedAttributes.forEach((name, i) => {
         if (typeof name !== 'string' || name.trim().length === 0 || name !== name.trim()) {
@@ -97,17 +169,7 @@ class XRayTraceExporter extends TraceExporter {
         throw new Error(`${path}: indexAllAttributes is true and indexedAttributes lists ${indexedAttributes.length} attribute(s); set one or the other.`);
       }
     }
-    if (endpoint !== undefined && !Token.isUnresolved(endpoint)) {
-      let url: URL | undefined;
-      try {
-        url = new URL(endpoint);
-      } catch {
-        url = undefined;
-      }
-      if (!url || !['https:', 'http:'].includes(url.protocol)) {
-        throw new Error(`${path}.endpoint: '${endpoint}' is not an http(s) URL; use one such as 'https://xray.eu-west-1.amazonaws.com'.`);
-      }
-    }
+    validateUrl(endpoint, `${path}.endpoint`, 'https://xray.eu-west-1.amazonaws.com');
 
     const settings: { [key: string]: any } = {};
     if (region !== undefined) settings.region = region;
@@ -118,8 +180,56 @@ class XRayTraceExporter extends TraceExporter {
     return {
       id: 'awsxray',
       settings,
-      policyStatements: [new PolicyStatement({ actions: XRAY_WRITE_ACTIONS, resources: ['*'] })],
+      policyStatements: [xrayWriteStatement()],
       isLayerDefault: Object.keys(settings).length === 0,
     };
+  }
+}
+
+class XRayOtlpTraceExporter extends TraceExporter {
+  constructor(private readonly options: XRayOtlpExporterOptions) {
+    super();
+  }
+
+  public bind(path: string): TraceExporterConfig {
+    validateRegion(this.options.region, path);
+    const region = this.options.region ?? '${env:AWS_REGION}';
+    return {
+      id: 'otlphttp/xray',
+      settings: {
+        // https://docs.aws.amazon.com/xray/latest/devguide/xray-opentelemetry.html
+        traces_endpoint: `https://xray.${region}.amazonaws.com/v1/traces`,
+        auth: { authenticator: 'sigv4auth' },
+      },
+      extensions: { sigv4auth: { region, service: 'xray' } },
+      // The OTLP endpoint is authorized as xray:PutTraceSegments.
+      policyStatements: [xrayWriteStatement()],
+      isLayerDefault: false,
+    };
+  }
+}
+
+class OtlpTraceExporter extends TraceExporter {
+  constructor(private readonly options: OtlpExporterOptions) {
+    super();
+  }
+
+  public bind(path: string): TraceExporterConfig {
+    const { tracesEndpoint, headers } = this.options;
+    if (tracesEndpoint === undefined) {
+      throw new Error(`${path}.tracesEndpoint is missing; give the backend's OTLP/HTTP traces URL, e.g. 'https://otlp.example.com/v1/traces'.`);
+    }
+    validateUrl(tracesEndpoint, `${path}.tracesEndpoint`, 'https://otlp.example.com/v1/traces');
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+        throw new Error(`${path}.headers: '${name}' is not an HTTP header name; use letters, digits and '-', e.g. 'x-api-key'.`);
+      }
+      if (typeof value !== 'string' || /[\r\n]/.test(value)) {
+        throw new Error(`${path}.headers['${name}']: the value must be a string on one line.`);
+      }
+    }
+    const settings: { [key: string]: any } = { traces_endpoint: tracesEndpoint };
+    if (headers && Object.keys(headers).length > 0) settings.headers = { ...headers };
+    return { id: 'otlphttp', settings, policyStatements: [], isLayerDefault: false };
   }
 }

@@ -49,7 +49,7 @@ describe('OtelCollectorLayer on its own', () => {
     OtelCollectorLayer.addToFunction(fn, { exporter: TraceExporter.xray({ region: 'eu-central-1' }) });
     const [fnResource] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
     const uri: string = fnResource.Properties.Environment.Variables.OPENTELEMETRY_COLLECTOR_CONFIG_URI;
-    expect(JSON.parse(uri.replace(/^yaml:/, '')).exporters.awsxray).toEqual({ region: 'eu-central-1' });
+    expect(JSON.parse(uri.replace(/^yaml:/, '')).exporters.awsxray).toEqual({ region: 'eu-central-1', max_retries: 3 });
   });
 
   test('addToFunction refuses a container-image function and says what to do', () => {

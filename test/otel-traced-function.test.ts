@@ -178,15 +178,15 @@ describe('environment', () => {
       .OPENTELEMETRY_COLLECTOR_CONFIG_URI;
     expect(uri.startsWith('yaml:')).toBe(true);
     expect(JSON.parse(uri.slice('yaml:'.length))).toEqual({
-      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318' } } } },
-      exporters: { awsxray: { region: 'us-west-2', indexed_attributes: ['http.route', 'tenant'] } },
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: 4194304 } } } },
+      exporters: { awsxray: { region: 'us-west-2', max_retries: 3, indexed_attributes: ['http.route', 'tenant'] } },
       service: { pipelines: { traces: { receivers: ['otlp'], exporters: ['awsxray'] } } },
     });
   });
 
   test('an inline configuration without a region keeps the function\'s Region', () => {
     const uri = variables({ exporter: TraceExporter.xray({ indexAllAttributes: true }) }).OPENTELEMETRY_COLLECTOR_CONFIG_URI;
-    expect(JSON.parse(uri.slice('yaml:'.length)).exporters.awsxray).toEqual({ region: '${env:AWS_REGION}', index_all_attributes: true });
+    expect(JSON.parse(uri.slice('yaml:'.length)).exporters.awsxray).toEqual({ region: '${env:AWS_REGION}', max_retries: 3, index_all_attributes: true });
   });
 
   test('ESM bundling keeps the preload and the handler export', () => {

@@ -1,0 +1,78 @@
+import { Stack } from 'aws-cdk-lib';
+import { TraceExporter } from '../lib';
+import { collectorConfigUri, renderCollectorConfig } from '../lib/collector-config';
+
+const PATH = 'OtelTracedFunction \'Fn\': exporter';
+
+function statementsJson(exporter: TraceExporter): any[] {
+  const stack = new Stack();
+  return exporter.bind(PATH).policyStatements.map(s => stack.resolve(s.toStatementJson()));
+}
+
+describe('TraceExporter.xray', () => {
+  test('with no option, the function uses the layer\'s configuration file', () => {
+    const config = TraceExporter.xray().bind(PATH);
+    expect(config.isLayerDefault).toBe(true);
+    expect(collectorConfigUri(config)).toBe('file:/opt/collector-config/config.yaml');
+  });
+
+  test('needs exactly the two X-Ray write actions', () => {
+    expect(statementsJson(TraceExporter.xray())).toEqual([
+      { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+
+  test('an endpoint override is rendered', () => {
+    const config = TraceExporter.xray({ endpoint: 'https://vpce-1.xray.eu-west-1.vpce.amazonaws.com' }).bind(PATH);
+    expect(renderCollectorConfig(config).exporters.awsxray.endpoint).toBe('https://vpce-1.xray.eu-west-1.vpce.amazonaws.com');
+  });
+});
+
+describe('TraceExporter.xrayOtlp', () => {
+  test('sends to X-Ray\'s OTLP endpoint signed with SigV4', () => {
+    const config = TraceExporter.xrayOtlp({ region: 'ap-southeast-2' }).bind(PATH);
+    expect(renderCollectorConfig(config)).toEqual({
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: 4194304 } } } },
+      exporters: {
+        'otlphttp/xray': {
+          traces_endpoint: 'https://xray.ap-southeast-2.amazonaws.com/v1/traces',
+          auth: { authenticator: 'sigv4auth' },
+        },
+      },
+      extensions: { sigv4auth: { region: 'ap-southeast-2', service: 'xray' } },
+      service: { extensions: ['sigv4auth'], pipelines: { traces: { receivers: ['otlp'], exporters: ['otlphttp/xray'] } } },
+    });
+    expect(statementsJson(TraceExporter.xrayOtlp())).toEqual([
+      { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+
+  test('defaults to the function\'s Region', () => {
+    const config = TraceExporter.xrayOtlp().bind(PATH);
+    expect(config.settings.traces_endpoint).toBe('https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces');
+  });
+
+  test('rejects a malformed Region', () => {
+    expect(() => TraceExporter.xrayOtlp({ region: 'EU' }).bind(PATH)).toThrow(/exporter.region: 'EU' is not an AWS Region name/);
+  });
+});
+
+describe('TraceExporter.otlp', () => {
+  test('sends to any OTLP/HTTP backend with headers and no IAM permission', () => {
+    const config = TraceExporter.otlp({ tracesEndpoint: 'https://otlp.example.com/v1/traces', headers: { 'x-api-key': '${env:API_KEY}' } }).bind(PATH);
+    expect(renderCollectorConfig(config).exporters).toEqual({
+      otlphttp: { traces_endpoint: 'https://otlp.example.com/v1/traces', headers: { 'x-api-key': '${env:API_KEY}' } },
+    });
+    expect(config.policyStatements).toEqual([]);
+    expect(collectorConfigUri(config)).toMatch(/^yaml:\{/);
+  });
+
+  test('rejects a malformed endpoint or header', () => {
+    expect(() => TraceExporter.otlp({ tracesEndpoint: 'otlp.example.com' }).bind(PATH)).toThrow(
+      /exporter.tracesEndpoint: 'otlp.example.com' is not an http\(s\) URL; use one such as 'https:\/\/otlp.example.com\/v1\/traces'/);
+    expect(() => TraceExporter.otlp({ tracesEndpoint: 'https://x.example.com/v1/traces', headers: { 'bad header': 'v' } }).bind(PATH)).toThrow(
+      /exporter.headers: 'bad header' is not an HTTP header name/);
+    expect(() => TraceExporter.otlp({ tracesEndpoint: 'https://x.example.com/v1/traces', headers: { 'x-key': 'a\nb' } }).bind(PATH)).toThrow(
+      /exporter.headers\['x-key'\]: the value must be a string on one line/);
+  });
+});
