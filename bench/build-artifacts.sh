@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds what the benchmarks and the size test measure into bench/.build/, from the project's own
+# sources and build scripts:
+#   collector-amd64/, collector-arm64/   collector-go/build.sh <out> with GOARCH (extensions/ + collector-config/)
+#   preload-layer/                       layer-src/build.mjs <out> (nodejs/otel-preload/...)
+#   baseline-extension/                  fixtures/baseline-extension, the smallest Go extension (run.sh only)
+# Usage: bench/build-artifacts.sh [collector] [preload] [baseline]   (default: all three)
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$BENCH_DIR")"
+BUILD_DIR="$BENCH_DIR/.build"
+mkdir -p "$BUILD_DIR"
+
+what=("$@")
+[ "${#what[@]}" -gt 0 ] || what=(collector preload baseline)
+
+need() { # need COMMAND HOW-TO-INSTALL
+  command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 is not installed: $2" >&2; exit 1; }
+}
+
+build_collector() {
+  need go "install Go 1.26 (https://go.dev/dl/); the collector is built from collector-go/"
+  local script="$REPO_DIR/collector-go/build.sh"
+  [ -x "$script" ] || { echo "bench: $script is missing or not executable: the collector cannot be built" >&2; exit 1; }
+  for arch in amd64 arm64; do
+    echo "bench: building the collector for linux/$arch"
+    rm -rf "$BUILD_DIR/collector-$arch"
+    GOARCH="$arch" "$script" "$BUILD_DIR/collector-$arch"
+  done
+}
+
+build_preload() {
+  need node "install Node.js 20 or later"
+  # npm ci only when layer-src has no installed packages or its lock file changed since.
+  local stamp="$REPO_DIR/layer-src/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$REPO_DIR/layer-src/package-lock.json" -nt "$stamp" ]; then
+    echo "bench: installing layer-src's packages"
+    npm ci --prefix "$REPO_DIR/layer-src" --no-audit --no-fund --loglevel=error
+  fi
+  echo "bench: building the preload layer"
+  # build.mjs exits non-zero when the layer is over its budget, after writing it: the size test
+  # reports that itself, with the figure.
+  node "$REPO_DIR/layer-src/build.mjs" "$BUILD_DIR/preload-layer" || [ -f "$BUILD_DIR/preload-layer/nodejs/otel-preload/init.mjs" ]
+}
+
+build_baseline() {
+  need go "install Go 1.26 (https://go.dev/dl/)"
+  echo "bench: building the baseline extension"
+  mkdir -p "$BUILD_DIR/baseline-extension/extensions"
+  (cd "$BENCH_DIR/fixtures/baseline-extension" && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" \
+    -o "$BUILD_DIR/baseline-extension/extensions/baseline-extension" .)
+}
+
+for item in "${what[@]}"; do
+  case "$item" in
+    collector) build_collector ;;
+    preload) build_preload ;;
+    baseline) build_baseline ;;
+    *) echo "bench: unknown artifact '$item': use collector, preload or baseline" >&2; exit 2 ;;
+  esac
+done

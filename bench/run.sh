@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The benchmark, from a fresh clone: installs what it needs, builds the collector and the preload
+# layer, then measures sizes, start-up, invoke overhead and throughput, each beside its baseline,
+# and writes bench/results.json and bench/RESULTS.md. About 5 to 10 minutes on 2 cores.
+# Run as root (the emulator uses mount and network namespaces). Quick run, e.g.:
+#   BENCH_STARTUP_RUNS=5 BENCH_READY_RUNS=5 BENCH_INVOCATIONS=50 BENCH_THROUGHPUT_BURSTS=1000 bench/run.sh
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$BENCH_DIR")"
+
+# The emulator, moto and the runtime interface client (every step checks first).
+bash "$REPO_DIR/e2e/setup.sh"
+
+stamp="$BENCH_DIR/node_modules/.package-lock.json"
+if [ ! -f "$stamp" ] || [ "$BENCH_DIR/package-lock.json" -nt "$stamp" ]; then
+  echo "bench: installing bench/'s packages"
+  npm ci --prefix "$BENCH_DIR" --no-audit --no-fund --loglevel=error
+fi
+
+"$BENCH_DIR/build-artifacts.sh" collector preload baseline
+exec node "$BENCH_DIR/src/main.mjs"

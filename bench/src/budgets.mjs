@@ -1,0 +1,75 @@
+// The budgets the project promises (README, "Performance"), the anchor each one beats, and the
+// baseline measured beside it in the same run. Sizes are in bytes, timings in milliseconds.
+// Anchors are quoted in decimal megabytes (10^6 bytes); the preload layer's 1.5 MB budget is taken
+// as 1.5 MiB, as layer-src/build.mjs enforces it.
+
+export const MB = 1_000_000;
+export const MIB = 1024 * 1024;
+
+/**
+ * @typedef {object} Budget
+ * @property {string} key            the figure in results.json
+ * @property {string} label          what is measured
+ * @property {'bytes'|'ms'|'spans/s'} unit
+ * @property {number} [limit]        the figure must be at or below this
+ * @property {{key: string, plus: number}} [limitFrom]  limit = another figure of the same run + plus
+ * @property {string} [baseline]     key of the baseline measured in the same run
+ * @property {boolean} [mustBeatBaseline]  the figure must be below its baseline
+ * @property {string} anchor         what the budget beats, for the report
+ * @property {boolean} deterministic a size (tested by sizes-test.sh) rather than a timing (reported only)
+ */
+
+/** @type {Budget[]} */
+export const BUDGETS = [
+  { key: 'collector_binary_bytes', label: 'collector binary, linux/amd64, stripped', unit: 'bytes', limit: 20 * MB, anchor: 'upstream Lambda collector 48 MB; custom build with awsxray 45 MB', deterministic: true },
+  { key: 'collector_binary_bytes_arm64', label: 'collector binary, linux/arm64, stripped', unit: 'bytes', anchor: 'reported; the budget is set on amd64', deterministic: true },
+  { key: 'collector_layer_zip_bytes', label: 'collector layer, zipped (amd64)', unit: 'bytes', anchor: 'reported', deterministic: true },
+  { key: 'preload_layer_bytes', label: 'preload layer, unzipped', unit: 'bytes', limit: 1.5 * MIB, baseline: 'peer_preload_layer_bytes', mustBeatBaseline: true, anchor: 'upstream Node.js layer 42.6 MB unzipped', deterministic: true },
+  { key: 'preload_layer_zip_bytes', label: 'preload layer, zipped', unit: 'bytes', baseline: 'peer_preload_layer_zip_bytes', mustBeatBaseline: true, anchor: 'upstream Node.js layer 8.5 MB zipped', deterministic: true },
+  { key: 'preload_startup_ms', label: 'preload start-up cost, Node.js 22, one core (median)', unit: 'ms', limit: 60, baseline: 'peer_preload_startup_ms', mustBeatBaseline: true, anchor: 'unbundled sdk-node + auto-instrumentations, same run', deterministic: false },
+  { key: 'collector_ready_ms', label: 'collector exec to registered and receiver accepting (median)', unit: 'ms', limit: 50, baseline: 'baseline_extension_ready_ms', anchor: 'smallest Go extension, same run', deterministic: false },
+  { key: 'invoke_overhead_p50_ms', label: 'added response latency p50 (10 spans, one fetch)', unit: 'ms', limit: 2, baseline: 'invoke_untraced_p50_ms', anchor: 'same handler untraced, same run', deterministic: false },
+  { key: 'invoke_overhead_p99_ms', label: 'added response latency p99 (10 spans, one fetch)', unit: 'ms', limit: 5, baseline: 'invoke_untraced_p99_ms', anchor: 'same handler untraced, same run', deterministic: false },
+  { key: 'post_invoke_p50_ms', label: 'runtime response to collector event/next p50', unit: 'ms', baseline: 'xray_round_trip_p50_ms', anchor: 'includes the Telemetry API buffering (25 ms minimum)', deterministic: false },
+  { key: 'post_invoke_p99_ms', label: 'runtime response to collector event/next p99', unit: 'ms', baseline: 'xray_round_trip_p99_ms', anchor: 'includes the Telemetry API buffering (25 ms minimum)', deterministic: false },
+  { key: 'extension_after_runtime_done_p50_ms', label: 'runtimeDone delivered to collector event/next p50', unit: 'ms', limitFrom: { key: 'xray_round_trip_p50_ms', plus: 5 }, baseline: 'xray_round_trip_p50_ms', anchor: 'X-Ray stand-in round trip + 5 ms', deterministic: false },
+  { key: 'extension_after_runtime_done_p99_ms', label: 'runtimeDone delivered to collector event/next p99', unit: 'ms', limitFrom: { key: 'xray_round_trip_p99_ms', plus: 5 }, baseline: 'xray_round_trip_p99_ms', anchor: 'X-Ray stand-in round trip + 5 ms', deterministic: false },
+  { key: 'collector_spans_per_second', label: 'spans/s into the X-Ray stand-in, none lost', unit: 'spans/s', anchor: 'reported', deterministic: false },
+];
+
+/** The effective limit of a budget for a results object, or undefined. */
+export function limitOf(budget, results) {
+  if (budget.limit !== undefined) return budget.limit;
+  if (budget.limitFrom && typeof results[budget.limitFrom.key] === 'number') return results[budget.limitFrom.key] + budget.limitFrom.plus;
+  return undefined;
+}
+
+/**
+ * Compares one figure with its budget and baseline.
+ * @returns {{status: 'within'|'over'|'reported'|'unmeasured', note: string}}
+ */
+export function judge(budget, results) {
+  const value = results[budget.key];
+  if (typeof value !== 'number') return { status: 'unmeasured', note: 'not measured in this run' };
+  const problems = [];
+  const limit = limitOf(budget, results);
+  if (limit !== undefined && value > limit) {
+    problems.push(`over the budget of ${format(limit, budget.unit)} by ${format(value - limit, budget.unit)}`);
+  }
+  const baseline = budget.baseline ? results[budget.baseline] : undefined;
+  if (budget.mustBeatBaseline && typeof baseline === 'number' && value >= baseline) {
+    problems.push(`not below its baseline ${budget.baseline} (${format(baseline, budget.unit)})`);
+  }
+  if (problems.length > 0) return { status: 'over', note: problems.join('; ') };
+  if (limit === undefined && !budget.mustBeatBaseline) return { status: 'reported', note: '' };
+  return { status: 'within', note: '' };
+}
+
+/** Human-readable figure: bytes as decimal MB, ms with 2 decimals, rates as whole numbers. */
+export function format(value, unit) {
+  if (typeof value !== 'number') return 'n/a';
+  if (unit === 'bytes') return `${(value / MB).toFixed(2)} MB`;
+  if (unit === 'ms') return `${value.toFixed(2)} ms`;
+  if (unit === 'spans/s') return `${Math.round(value).toLocaleString('en-US')} spans/s`;
+  return String(value);
+}

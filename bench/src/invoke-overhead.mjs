@@ -1,0 +1,144 @@
+// Added response latency and post-invoke time, in the emulator (e2e/src/emulator): the same
+// handler (ten spans of its own, one fetch) as two functions, one traced (preload layer, collector
+// layer, the environment OtelTracedFunction sets) and one untraced (no layers), invoked
+// alternately, one of each per round. Response latency is what an Invoke API caller waits for:
+// from the call until the runtime's response, each invocation starting on a frozen, warm
+// environment. Post-invoke time is from the runtime's POST .../response to the collector's next
+// /extension/event/next (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-invoke).
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { LambdaService } from '../../e2e/src/emulator/lambda-service.mjs';
+import { RUNTIME_HOOK } from '../../e2e/src/support/paths.mjs';
+import { collectorConfigOverrides } from '../../e2e/src/support/collector-config.mjs';
+import { DOWNSTREAM_PATH } from './xray-stand-in.mjs';
+import { EXTENSION_NAME } from './collector-environment.mjs';
+import { percentile, round, summarize } from './stats.mjs';
+
+/** Spans each traced invocation exports: the invocation, ten of the handler's, the fetch. */
+export const SPANS_PER_INVOCATION = 12;
+
+/** The function environment OtelTracedFunction sets (lib/otel-traced-function.ts). */
+const TRACED_ENVIRONMENT = {
+  NODE_OPTIONS: '--import /opt/nodejs/otel-preload/init.mjs',
+  OTEL_SERVICE_NAME: 'bench-traced',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+  OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk',
+  OPENTELEMETRY_COLLECTOR_CONFIG_URI: 'file:/opt/collector-config/config.yaml',
+};
+
+/**
+ * Marks, on the emulator's own API objects of an environment, when the runtime posts its
+ * response, when the Telemetry API delivers runtimeDone and when the collector calls event/next.
+ */
+function instrumentEnvironment(env) {
+  if (env.benchMarks) return env.benchMarks;
+  const marks = { responses: new Map(), runtimeDone: new Map(), nexts: [] };
+  const runtimeHandle = env.runtimeApi.handle.bind(env.runtimeApi);
+  env.runtimeApi.handle = (req, res, path) => {
+    const match = /invocation\/([^/]+)\/response$/.exec(path);
+    if (match) marks.responses.set(decodeURIComponent(match[1]), performance.now());
+    return runtimeHandle(req, res, path);
+  };
+  const collectorId = [...env.extensionsApi.byId.values()].find((e) => e.name === EXTENSION_NAME)?.id;
+  const extensionsHandle = env.extensionsApi.handle.bind(env.extensionsApi);
+  env.extensionsApi.handle = (req, res, path) => {
+    if (path.endsWith('/event/next') && req.headers['lambda-extension-identifier'] === collectorId) marks.nexts.push(performance.now());
+    return extensionsHandle(req, res, path);
+  };
+  const post = env.telemetryApi.post;
+  env.telemetryApi.post = (uri, body) => {
+    const at = performance.now();
+    for (const event of JSON.parse(body.toString('utf8'))) {
+      if (event.type === 'platform.runtimeDone') marks.runtimeDone.set(event.record.requestId, at);
+    }
+    return post(uri, body);
+  };
+  env.benchMarks = marks;
+  return marks;
+}
+
+/**
+ * @param {{workDir: string, runtimes: object, runtime: string, standIn: import('./xray-stand-in.mjs').XRayStandIn, collectorLayerDir: string, preloadLayerDir: string, taskDir: string, invocations: number, warmup: number, log?: (line: string) => void}} options
+ */
+export async function measureInvokeOverhead(options) {
+  const { standIn, collectorLayerDir, preloadLayerDir, taskDir, invocations, warmup, log = () => {} } = options;
+  const logs = [];
+  const service = new LambdaService({
+    workDir: options.workDir,
+    runtimes: options.runtimes,
+    runtimeHook: RUNTIME_HOOK,
+    xray: { endpoint: standIn.endpoint, region: 'us-east-1', port: standIn.port },
+    environmentOverrides: (fn, inside) => ({
+      DOWNSTREAM_URL: `${inside.xrayEndpoint}${DOWNSTREAM_PATH}`,
+      ...(fn.name === 'traced' ? collectorConfigOverrides(fn.environment, collectorLayerDir, inside.xrayEndpoint) : {}),
+    }),
+    onLog: (e) => logs.push(`[${e.fn}#${e.env} ${e.source}] ${e.line}`),
+  });
+  const common = { runtime: options.runtime, codeDir: taskDir, memorySize: 1024, timeoutSeconds: 10, activeTracing: true };
+  service.register({ ...common, name: 'traced', layerDirs: [collectorLayerDir, preloadLayerDir], environment: TRACED_ENVIRONMENT });
+  service.register({ ...common, name: 'untraced' });
+  await service.start();
+  const latency = { traced: [], untraced: [] };
+  const post = { afterResponse: [], afterRuntimeDone: [] };
+  let environmentsCreated = 0;
+  standIn.reset();
+  try {
+    for (let roundIndex = -warmup; roundIndex < invocations; roundIndex++) {
+      const order = roundIndex % 2 === 0 ? ['traced', 'untraced'] : ['untraced', 'traced'];
+      for (const name of order) {
+        const started = performance.now();
+        const out = await service.invoke(name, { round: roundIndex });
+        const responded = performance.now();
+        const answer = JSON.parse(out.payload.toString('utf8'));
+        if (out.functionError || answer.status !== 200) {
+          throw new Error(`${name} invocation ${roundIndex} failed: ${out.payload.toString('utf8')}\n${logs.slice(-30).join('\n')}`);
+        }
+        await out.done;
+        const env = service.current.get(name);
+        if (name === 'traced') {
+          const marks = env.benchMarks;
+          if (roundIndex >= 0 && marks) {
+            const next = marks.nexts.at(-1);
+            post.afterResponse.push(next - marks.responses.get(out.requestId));
+            post.afterRuntimeDone.push(next - marks.runtimeDone.get(out.requestId));
+          }
+          instrumentEnvironment(env);
+        }
+        if (roundIndex >= 0) latency[name].push(responded - started);
+      }
+      if (roundIndex > 0 && roundIndex % 100 === 0) log(`invoke: ${roundIndex}/${invocations} rounds`);
+    }
+    await service.settle();
+    environmentsCreated = service.environments('traced').length + service.environments('untraced').length;
+  } finally {
+    await service.stop();
+  }
+  if (environmentsCreated !== 2) throw new Error(`an environment was reset during the run (${environmentsCreated} created for 2 functions):\n${logs.slice(-30).join('\n')}`);
+  // Every span of every traced invocation, warm-up included, must have reached X-Ray.
+  const spans = { expected: (warmup + invocations) * SPANS_PER_INVOCATION, received: standIn.documentsFrom.go };
+  const p = (series, q) => percentile(series, q);
+  return {
+    figures: {
+      invoke_overhead_p50_ms: round(p(latency.traced, 50) - p(latency.untraced, 50)),
+      invoke_overhead_p99_ms: round(p(latency.traced, 99) - p(latency.untraced, 99)),
+      invoke_traced_p50_ms: round(p(latency.traced, 50)),
+      invoke_traced_p99_ms: round(p(latency.traced, 99)),
+      invoke_untraced_p50_ms: round(p(latency.untraced, 50)),
+      invoke_untraced_p99_ms: round(p(latency.untraced, 99)),
+      invoke_invocations_each: invocations,
+      post_invoke_p50_ms: round(p(post.afterResponse, 50)),
+      post_invoke_p99_ms: round(p(post.afterResponse, 99)),
+      extension_after_runtime_done_p50_ms: round(p(post.afterRuntimeDone, 50)),
+      extension_after_runtime_done_p99_ms: round(p(post.afterRuntimeDone, 99)),
+      invoke_spans_lost: spans.expected - spans.received,
+    },
+    spans,
+    distributions: {
+      invoke_traced: summarize(latency.traced),
+      invoke_untraced: summarize(latency.untraced),
+      post_invoke: summarize(post.afterResponse),
+      extension_after_runtime_done: summarize(post.afterRuntimeDone),
+    },
+    logs,
+  };
+}

@@ -1,0 +1,136 @@
+// Runs every benchmark, writes bench/results.json and bench/RESULTS.md, and prints each figure
+// beside its budget, baseline and anchor. Started by bench/run.sh after the builds.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeDirFor, runtimeDirFor } from '../../e2e/src/support/paths.mjs';
+import { startMoto } from '../../e2e/src/support/moto-server.mjs';
+import { BENCH_DIR, BUILD_DIR, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorLayerDir } from './paths.mjs';
+import { bundleHandler } from './bundle-handler.mjs';
+import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
+import { measurePreloadStartup } from './preload-startup.mjs';
+import { measureCollectorReady } from './collector-ready.mjs';
+import { measureInvokeOverhead } from './invoke-overhead.mjs';
+import { measureXRayRoundTrip } from './xray-round-trip.mjs';
+import { measureThroughput } from './collector-throughput.mjs';
+import { CollectorEnvironment } from './collector-environment.mjs';
+import { startXRayStandIn } from './xray-stand-in.mjs';
+import { describeMachine } from './machine.mjs';
+import { readSettings } from './settings.mjs';
+import { consoleTable, markdown } from './report.mjs';
+
+const log = (line) => console.log(`[bench] ${line}`);
+const settings = readSettings();
+const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
+const node22 = join(BENCH_DIR, 'node_modules', `node-22-linux-${arch}`, 'bin', 'node');
+const BASELINE_LAYER_DIR = join(BUILD_DIR, 'baseline-extension');
+
+function requireFile(path, fix) {
+  if (!existsSync(path)) throw new Error(`${path} is missing: ${fix}`);
+}
+requireFile(node22, 'run npm ci --prefix bench (it installs Node.js 22 from the npm package node-linux-<arch>)');
+for (const major of [22, 24]) requireFile(join(runtimeDirFor(major), 'rapid-client.node'), 'run e2e/setup.sh (it builds aws-lambda-ric for Node.js 22 and 24)');
+requireFile(join(BASELINE_LAYER_DIR, 'extensions', 'baseline-extension'), 'run bench/run.sh, which builds fixtures/baseline-extension');
+
+mkdirSync(WORK_DIR, { recursive: true });
+const results = {};
+const distributions = {};
+const details = {};
+const errors = [];
+
+/** Runs one benchmark; a failure is recorded and the others still run. */
+async function phase(name, body) {
+  const started = Date.now();
+  log(`${name}...`);
+  try {
+    await body();
+    log(`${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    errors.push({ phase: name, message: err.message });
+    console.error(`[bench] ${name} FAILED: ${err.stack}`);
+  }
+}
+
+await phase('sizes', async () => {
+  Object.assign(results, await measureSizes({ zip: true }));
+});
+
+const smallTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'small', 'index.mjs'), join(WORK_DIR, 'task-small'));
+const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
+
+await phase('preload start-up', async () => {
+  const out = await measurePreloadStartup({ node: node22, taskDir: smallTask, runs: settings.BENCH_STARTUP_RUNS, log });
+  Object.assign(results, out.figures);
+  Object.assign(distributions, out.distributions);
+});
+
+const moto = await startMoto();
+const standIn = await startXRayStandIn({ motoEndpoint: moto.endpoint, socketPath: join(WORK_DIR, 'xray.sock') });
+try {
+  await phase('collector ready', async () => {
+    const out = await measureCollectorReady({
+      collectorLayerDir: collectorLayerDir('amd64'),
+      baselineLayerDir: BASELINE_LAYER_DIR,
+      workDir: WORK_DIR,
+      standIn,
+      runs: settings.BENCH_READY_RUNS,
+      log,
+    });
+    Object.assign(results, out.figures);
+    Object.assign(distributions, out.distributions);
+  });
+
+  await phase('invoke overhead', async () => {
+    standIn.reset();
+    const major = Number(/^nodejs(\d+)/.exec(settings.BENCH_RUNTIME)[1]);
+    const out = await measureInvokeOverhead({
+      workDir: join(WORK_DIR, 'svc'),
+      runtimes: { [major]: { runtimeDir: runtimeDirFor(major), nodeDir: nodeDirFor(major) } },
+      runtime: settings.BENCH_RUNTIME,
+      standIn,
+      collectorLayerDir: collectorLayerDir('amd64'),
+      preloadLayerDir: PRELOAD_LAYER_DIR,
+      taskDir: tenSpansTask,
+      invocations: settings.BENCH_INVOCATIONS,
+      warmup: settings.BENCH_WARMUP,
+      log,
+    });
+    Object.assign(results, out.figures);
+    Object.assign(distributions, out.distributions);
+    details.invoke_spans = out.spans;
+    writeFileSync(join(WORK_DIR, 'invoke-emulator.log'), out.logs.join('\n'));
+  });
+
+  await phase('X-Ray stand-in round trip', async () => {
+    Object.assign(results, await measureXRayRoundTrip({ endpoint: standIn.endpoint, calls: settings.BENCH_RTT_CALLS, segmentsPerCall: 12 }));
+  });
+
+  await phase('collector throughput', async () => {
+    const environment = new CollectorEnvironment({ layerDir: collectorLayerDir('amd64'), workDir: join(WORK_DIR, 'tput'), xray: { port: standIn.port, socketPath: standIn.socketPath } });
+    try {
+      await environment.start();
+      // One small burst first: moto creates its X-Ray backend on the first call.
+      await measureThroughput({ environment, standIn, bursts: [200] });
+      const out = await measureThroughput({ environment, standIn, bursts: settings.BENCH_THROUGHPUT_BURSTS, log });
+      Object.assign(results, out.figures);
+      details.throughput_bursts = out.bursts;
+    } finally {
+      await environment.stop();
+    }
+  });
+} finally {
+  await standIn.stop();
+  await moto.stop();
+}
+
+const machine = describeMachine({ benchNode: node22, repoDir: REPO_DIR });
+const document = { ...results, machine, settings, distributions, details, errors };
+writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null, 2)}\n`);
+writeFileSync(join(BENCH_DIR, 'RESULTS.md'), markdown(results, { machine, settings, breakdown: preloadBreakdown() }));
+console.log('');
+console.log(consoleTable(results));
+console.log('');
+log(`wrote ${join(BENCH_DIR, 'results.json')} and ${join(BENCH_DIR, 'RESULTS.md')}`);
+if (errors.length > 0) {
+  console.error(`[bench] ${errors.length} benchmark(s) failed: ${errors.map((e) => e.phase).join(', ')}`);
+  process.exit(1);
+}

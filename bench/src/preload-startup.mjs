@@ -1,0 +1,140 @@
+// Start-up cost of a preload: the time from spawning Node.js 22 until the Lambda runtime
+// interface client has loaded the handler and asks the Runtime API for the first event
+// (GET /runtime/invocation/next, the end of Init: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html),
+// with the preload, minus the same without it. Variants run interleaved, one of each per round,
+// in a rotating order, each pinned to one CPU.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { RuntimeApi } from '../../e2e/src/emulator/runtime-api.mjs';
+import { RUNTIME_HOOK, runtimeDirFor } from '../../e2e/src/support/paths.mjs';
+import { BENCH_DIR, PRELOAD_INIT } from './paths.mjs';
+import { onOneCore } from './cpu.mjs';
+import { median, pairedDifferences, round, summarize } from './stats.mjs';
+
+const require = createRequire(join(BENCH_DIR, 'package.json'));
+
+/** The OTel settings the official Node.js layer starts the SDK with. */
+const PEER_ENV = {
+  OTEL_TRACES_EXPORTER: 'otlp',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+  OTEL_METRICS_EXPORTER: 'none',
+  OTEL_LOGS_EXPORTER: 'none',
+};
+
+/** The variants measured: a name, NODE_OPTIONS and extra environment. */
+export function startupVariants() {
+  const peerRegister = require.resolve('@opentelemetry/auto-instrumentations-node/register');
+  return {
+    bare: { nodeOptions: '', env: {} },
+    preload: {
+      nodeOptions: `--import ${PRELOAD_INIT}`,
+      // What OtelTracedFunction sets (lib/otel-traced-function.ts).
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk' },
+    },
+    peer: { nodeOptions: `--require ${peerRegister}`, env: PEER_ENV },
+    peerSameInstrumentations: {
+      nodeOptions: `--require ${peerRegister}`,
+      env: { ...PEER_ENV, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-lambda,http,undici,aws-sdk' },
+    },
+  };
+}
+
+/**
+ * Runs Node.js with the runtime interface client once and returns the milliseconds until it asked
+ * for the first event.
+ * @param {{node: string, taskDir: string, variant: {nodeOptions: string, env: Record<string,string>}}} options
+ */
+export async function timeOneStart({ node, taskDir, variant }) {
+  const runtimeApi = new RuntimeApi();
+  const server = createServer((req, res) => runtimeApi.handle(req, res, new URL(req.url, 'http://runtime').pathname));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const runtimeDir = runtimeDirFor(22);
+  const env = {
+    PATH: process.env.PATH,
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    _HANDLER: 'index.handler',
+    LAMBDA_TASK_ROOT: taskDir,
+    LAMBDA_RUNTIME_DIR: runtimeDir,
+    AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.address().port}`,
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-startup',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench-startup',
+    AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]00000000000000000000000000000000',
+    // aws-lambda-ric 4.x, the runtime interface client the emulator builds, refuses handlers with
+    // three parameters when AWS_EXECUTION_ENV names nodejs22.x (its Managed Instances rule), and the
+    // aws-lambda instrumentation wraps handlers with three parameters unless AWS_EXECUTION_ENV
+    // names nodejs24.x or later. The Node.js binary stays 22; only this label says 24.
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIABENCH0000000000',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_SESSION_TOKEN: 'bench-session',
+    NODE_PATH: `${join(runtimeDir, 'node_modules')}:${runtimeDir}:${taskDir}`,
+    OTEL_SERVICE_NAME: 'bench-startup',
+    ...variant.env,
+    NODE_OPTIONS: variant.nodeOptions,
+  };
+  let stderr = '';
+  const argv = [...onOneCore(), node, '--import', RUNTIME_HOOK, join(runtimeDir, 'index.mjs')];
+  const started = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { env, cwd: taskDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  try {
+    const outcome = await Promise.race([
+      runtimeApi.whenWaitingForNext().then(() => ({ ready: performance.now() })),
+      runtimeApi.whenInitError().then((body) => ({ initError: body.toString('utf8') })),
+      exited.then((exit) => ({ exit })),
+      new Promise((resolve) => setTimeout(() => resolve({ timeout: true }), 30_000)),
+    ]);
+    if (!outcome.ready) {
+      throw new Error(`the runtime did not reach /invocation/next (${JSON.stringify(outcome)}); NODE_OPTIONS=${variant.nodeOptions}\n${stderr}`);
+    }
+    if (/tracing disabled|Error:/.test(stderr)) {
+      throw new Error(`the preload reported a problem (NODE_OPTIONS=${variant.nodeOptions}):\n${stderr}`);
+    }
+    return outcome.ready - started;
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    runtimeApi.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/**
+ * Measures every variant `runs` times, interleaved, after one warm-up round.
+ * @returns {Promise<Record<string, number>>} figures for results.json
+ */
+export async function measurePreloadStartup({ node, taskDir, runs, log = () => {} }) {
+  const variants = startupVariants();
+  const names = Object.keys(variants);
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let roundIndex = -1; roundIndex < runs; roundIndex++) {
+    const order = names.map((_, i) => names[(i + Math.max(roundIndex, 0)) % names.length]);
+    for (const name of order) {
+      const ms = await timeOneStart({ node, taskDir, variant: variants[name] });
+      if (roundIndex >= 0) samples[name].push(ms);
+    }
+    if (roundIndex >= 0 && (roundIndex + 1) % 10 === 0) log(`start-up: ${roundIndex + 1}/${runs} rounds`);
+  }
+  const costOf = (name) => round(median(pairedDifferences(samples[name], samples.bare)));
+  return {
+    figures: {
+      preload_startup_ms: costOf('preload'),
+      peer_preload_startup_ms: costOf('peer'),
+      peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
+      bare_node_startup_ms: round(median(samples.bare)),
+      preload_startup_runs: runs,
+    },
+    distributions: Object.fromEntries(names.map((n) => [`startup_${n}`, summarize(samples[n])])),
+  };
+}
