@@ -50,7 +50,7 @@ const result = await esbuild.build({
   banner: {
     js: "import { createRequire as __otelCreateRequire } from 'node:module'; const require = __otelCreateRequire(import.meta.url);",
   },
-  plugins: [builtinsThroughRequire(), semanticConventionsUsedOnly()],
+  plugins: [loadThroughRequire(), semanticConventionsUsedOnly()],
   logLevel: 'warning',
 });
 
@@ -66,19 +66,20 @@ if (size > BUDGET_BYTES) {
 }
 
 /**
- * Loads Node.js built-in modules with require() rather than import. An import of a built-in goes
- * through its ES module facade, which reads every export and so loads every lazily loaded part of
- * the module (fs.promises, stream's web streams, util.parseArgs, ...): several milliseconds of
- * start-up for code the preload never runs.
+ * Loads Node.js built-in modules, and import-in-the-middle (CommonJS), with require() rather than
+ * import. An import of a built-in goes through its ES module facade, which reads every export
+ * and so loads every lazily loaded part of the module (fs.promises, stream's web streams,
+ * util.parseArgs, ...); an import of a CommonJS file makes Node.js lex its source for export
+ * names. Both cost milliseconds of start-up for nothing the preload uses.
  */
-function builtinsThroughRequire() {
-  const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+function loadThroughRequire() {
+  const modules = new Set([...builtinModules.flatMap((name) => [name, `node:${name}`]), 'import-in-the-middle']);
   return {
-    name: 'builtins-through-require',
+    name: 'load-through-require',
     setup(build) {
-      build.onResolve({ filter: /^[a-z:_/]+$/ }, (args) =>
-        args.kind === 'import-statement' && builtins.has(args.path) ? { path: args.path, namespace: 'builtin-through-require' } : undefined);
-      build.onLoad({ filter: /.*/, namespace: 'builtin-through-require' }, (args) => ({
+      build.onResolve({ filter: /^[a-z:_/-]+$/ }, (args) =>
+        args.kind === 'import-statement' && modules.has(args.path) ? { path: args.path, namespace: 'load-through-require' } : undefined);
+      build.onLoad({ filter: /.*/, namespace: 'load-through-require' }, (args) => ({
         contents: `module.exports = require(${JSON.stringify(args.path)});`,
         loader: 'js',
       }));
