@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
+)
+
+// buildTags are the tags build.sh ships with.
+const buildTags = "grpcnotrace,nethttpomithttp2"
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		_ = os.RemoveAll(filepath.Dir(filepath.Dir(binary)))
+	}
+	os.Exit(code)
+}
+
+// extensionBinary builds the collector once, named as Lambda would find it
+// in /opt/extensions.
+func extensionBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "otel-xray-collector-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "extensions", "otel-xray-collector")
+		cmd := exec.Command("go", "build", "-tags", buildTags, "-trimpath", "-o", binary, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func TestVersionPrintsCollectorAndComponentVersions(t *testing.T) {
+	out, err := exec.Command(extensionBinary(t), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	for _, want := range []string{
+		"otel-xray-collector ",
+		"go.opentelemetry.io/collector/component v1.",
+		"otlp      go.opentelemetry.io/collector/receiver/otlpreceiver v0.",
+		"awsxray   github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter v0.",
+		"otlphttp  go.opentelemetry.io/collector/exporter/otlphttpexporter v0.",
+		"debug     go.opentelemetry.io/collector/exporter/debugexporter v0.",
+		"sigv4auth github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension v0.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("--version lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "not in build info") {
+		t.Errorf("a version is missing:\n%s", text)
+	}
+}
+
+func TestWithoutRuntimeAPIExitsWithAClearMessage(t *testing.T) {
+	cmd := exec.Command(extensionBinary(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("exit = %v, want code 1", err)
+	}
+	if !strings.Contains(stderr.String(), "AWS_LAMBDA_RUNTIME_API is not set") {
+		t.Errorf("stderr = %s", stderr.String())
+	}
+}
+
+// TestBinaryServesOneInvokeAgainstTheLambdaAPIs runs the real binary the way
+// Lambda does: name from the file name, config from the environment, spans
+// exported to X-Ray after runtimeDone and before the next event.
+func TestBinaryServesOneInvokeAgainstTheLambdaAPIs(t *testing.T) {
+	testsupport.SetAWSTestEnv(t)
+	api := testsupport.NewRuntimeAPI(t, true)
+	xray := testsupport.NewXRay(t)
+	otlpAddr := testsupport.FreeLoopbackAddr(t)
+
+	cmd := exec.Command(extensionBinary(t))
+	cmd.Env = append(os.Environ(),
+		"AWS_LAMBDA_RUNTIME_API="+api.Addr,
+		"OPENTELEMETRY_COLLECTOR_CONFIG_URI=env:TEST_COLLECTOR_CONFIG",
+		"TEST_COLLECTOR_CONFIG="+fmt.Sprintf(`
+receivers: {otlp: {protocols: {http: {endpoint: "%s"}}}}
+exporters: {awsxray: {region: "${env:AWS_REGION}", endpoint: "%s"}}
+service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
+`, otlpAddr, xray.Server.URL),
+		"OTEL_XRAY_COLLECTOR_TELEMETRY_LISTEN=127.0.0.1:0",
+		"OTEL_XRAY_COLLECTOR_LOG_LEVEL=debug",
+	)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []map[string]any
+	var logsMu sync.Mutex
+	scanDone := make(chan struct{})
+	go func() {
+		defer close(scanDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var entry map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &entry); err != nil {
+				t.Errorf("log line is not JSON: %s", sc.Text())
+				continue
+			}
+			logsMu.Lock()
+			logs = append(logs, entry)
+			logsMu.Unlock()
+		}
+	}()
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	ready := api.WaitNext(t, 10*time.Second)
+	t.Logf("process start to first /event/next (registered, receiver listening, subscribed): %v", ready.Sub(started))
+	if name, _ := api.Registered(); name != "otel-xray-collector" {
+		t.Errorf("registered as %q, want the file name", name)
+	}
+
+	api.Invoke("req-1", 5*time.Second)
+	td, ids := testsupport.NewTrace(9)
+	if resp := testsupport.PostOTLP(t, otlpAddr, td); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	api.RuntimeDone(t, "req-1")
+	api.WaitNext(t, 10*time.Second)
+	docs := xray.Documents()
+	if len(docs) != 3 || docs[0]["trace_id"] != testsupport.XRayTraceID(ids.TraceID) {
+		t.Fatalf("X-Ray received %v", docs)
+	}
+
+	api.Shutdown("spindown", 2*time.Second)
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case err := <-waitErr:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the extension did not exit after SHUTDOWN")
+	}
+	<-scanDone
+
+	logsMu.Lock()
+	defer logsMu.Unlock()
+	var flushed bool
+	for _, l := range logs {
+		if l["msg"] == "flush" && l["exported_spans"] == float64(3) && l["dropped_spans"] == float64(0) && l["request_id"] == "req-1" {
+			flushed = true
+		}
+	}
+	if !flushed {
+		t.Errorf("no flush log line with exported_spans=3, dropped_spans=0: %v", logs)
+	}
+}
