@@ -114,6 +114,36 @@ export const handler = (event) => new Promise((resolve, reject) => {
     assert.equal(parseXrayHeader(request.headers['x-amzn-trace-id']).Parent, httpSpan.spanId);
   });
 
+  it('does not trace requests to the Lambda Runtime API', async () => {
+    const trace = xrayTraceHeader({ sampled: true });
+    const taskRoot = createTaskRoot({
+      'index.js': `const http = require('node:http');
+exports.handler = async (event) => {
+  const viaFetch = await fetch(event.runtimeApiUrl + '/fetch');
+  const viaHttp = await new Promise((resolve, reject) => {
+    http.get(event.runtimeApiUrl + '/http', (response) => { response.resume(); response.on('end', () => resolve(response.statusCode)); }).on('error', reject);
+  });
+  const elsewhere = await fetch(event.otherUrl);
+  return [viaFetch.status, viaHttp, elsewhere.status];
+};
+`,
+    });
+    const runtimeApi = new URL(downstream.url).host;
+    const { results } = await runHandler({
+      env: {
+        ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }),
+        AWS_LAMBDA_RUNTIME_API: runtimeApi,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      },
+      invocations: [{ event: { runtimeApiUrl: `http://${runtimeApi}/runtime-api`, otherUrl: `http://localhost:${new URL(downstream.url).port}/elsewhere` }, traceHeader: trace.header }],
+    });
+    assert.deepEqual(results, [{ result: [200, 200, 200] }]);
+    const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
+    const ofTrace = spans.filter((s) => s.traceId === trace.traceId);
+    assert.deepEqual(ofTrace.map((s) => s.scope).sort(), ['@opentelemetry/instrumentation-aws-lambda', '@opentelemetry/instrumentation-undici']);
+    assert.match(ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-undici').attributes['url.full'], /\/elsewhere$/);
+  });
+
   it('exports nothing for an invocation whose trace header says Sampled=0', async () => {
     const unsampled = xrayTraceHeader({ sampled: false });
     const sampled = xrayTraceHeader({ sampled: true });
