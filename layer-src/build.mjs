@@ -181,10 +181,10 @@ function writeThirdPartyLicenses(packageDirs) {
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     const licenseFile = fs.readdirSync(dir).find((file) => /^licen[cs]e/i.test(file));
     const text = licenseFile ? fs.readFileSync(path.join(dir, licenseFile), 'utf8').trim() : `License: ${manifest.license}`;
-    if (!byText.has(text)) byText.set(text, []);
-    byText.get(text).push(`${manifest.name}@${manifest.version}`);
+    if (!byText.has(text)) byText.set(text, new Set());
+    byText.get(text).add(`${manifest.name}@${manifest.version}`);
   }
-  const sections = [...byText].map(([text, packages]) => `${packages.sort().join('\n')}\n\n${text}\n`);
+  const sections = [...byText].map(([text, packages]) => `${[...packages].sort().join('\n')}\n\n${text}\n`);
   fs.writeFileSync(
     path.join(preloadDir, 'THIRD_PARTY_LICENSES.txt'),
     `This layer contains code from the following packages.\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`,
