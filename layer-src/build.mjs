@@ -21,6 +21,9 @@ const UNBUNDLED_PACKAGES = ['import-in-the-middle'];
 /** Files of shipped packages that Node.js never loads. */
 const NOT_SHIPPED = /(\.d\.[cm]?ts|\.map|\.md|\.markdown|\.ts)$|^(test|tests|benchmark|docs?|\.github)$/i;
 
+/** Bundled CommonJS code calls require() for Node.js built-ins and unbundled packages. */
+const BANNER = "import { createRequire as __otelCreateRequire } from 'node:module'; const require = __otelCreateRequire(import.meta.url);";
+
 /** The layer must stay small: the design's budget for it unzipped. */
 const BUDGET_BYTES = 1.5 * 1024 * 1024;
 
@@ -46,16 +49,15 @@ const result = await esbuild.build({
   external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]),
   // require-in-the-middle's optional debug logging, see src/silent-debug.cjs.
   alias: { debug: path.join(sourceRoot, 'src', 'silent-debug.cjs') },
-  // Bundled CommonJS code calls require() for Node.js built-ins and the unbundled packages.
-  banner: {
-    js: "import { createRequire as __otelCreateRequire } from 'node:module'; const require = __otelCreateRequire(import.meta.url);",
-  },
+  banner: { js: BANNER },
   plugins: [loadThroughRequire(), semanticConventionsUsedOnly()],
   logLevel: 'warning',
 });
 
-const shipped = shipPackages(UNBUNDLED_PACKAGES, path.join(preloadDir, 'node_modules'));
+const shippedModules = path.join(preloadDir, 'node_modules');
+const shipped = shipPackages(UNBUNDLED_PACKAGES, shippedModules);
 writeThirdPartyLicenses([...bundledPackageDirs(result.metafile), ...shipped]);
+await bundleImportInTheMiddleLoaders(shippedModules);
 
 const size = directorySize(layerRoot);
 console.log(`preload layer: ${layerRoot}`);
@@ -118,6 +120,38 @@ function semanticConventionsUsedOnly() {
       }));
     },
   };
+}
+
+/**
+ * import-in-the-middle's loader entries (register-hooks.mjs in-thread, hook.mjs on the loader
+ * thread) load about 150 KB of unminified modules, lexers included. Each entry is rebuilt in place
+ * as one minified file: the loader finds the shared lib/register.js relative to its entry's own
+ * URL, which does not change. The files only the entries used are then left out.
+ */
+async function bundleImportInTheMiddleLoaders(modulesDir) {
+  const packageDir = path.join(modulesDir, 'import-in-the-middle');
+  const sourceDir = findPackageDir('import-in-the-middle', sourceRoot);
+  for (const entry of ['register-hooks.mjs', 'hook.mjs']) {
+    await esbuild.build({
+      entryPoints: [path.join(sourceDir, entry)],
+      outfile: path.join(packageDir, entry),
+      allowOverwrite: true,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node22',
+      minify: true,
+      legalComments: 'none',
+      banner: { js: BANNER },
+      logLevel: 'warning',
+    });
+  }
+  for (const file of ['create-hook.mjs', 'lib/get-exports.mjs', 'lib/get-esm-exports.mjs', 'lib/io.mjs']) {
+    fs.rmSync(path.join(packageDir, file));
+  }
+  for (const lexer of ['es-module-lexer', 'cjs-module-lexer']) {
+    fs.rmSync(path.join(modulesDir, lexer), { recursive: true });
+  }
 }
 
 /**
