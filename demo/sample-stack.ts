@@ -36,7 +36,13 @@ export class SampleStack extends Stack {
       runtime: Runtime.NODEJS_24_X,
       timeout: Duration.seconds(10),
       depsLockFilePath: LOCK_FILE,
-      bundling: { format: OutputFormat.ESM },
+      bundling: {
+        format: OutputFormat.ESM,
+        // Prefer the ES module builds of dependencies, and give the CommonJS ones that remain a
+        // `require` (an ES module bundle has none).
+        mainFields: ['module', 'main'],
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      },
       environment: {
         BACKEND_URL: backendUrl.url,
         TABLE_NAME: visits.tableName,

@@ -13,8 +13,8 @@ export function runtimes() {
   const out = {};
   for (const major of [22, 24]) {
     const runtimeDir = runtimeDirFor(major);
-    if (!existsSync(join(runtimeDir, 'rapid-client.node'))) {
-      throw new Error(`${runtimeDir}/rapid-client.node is missing: run e2e/setup.sh to build aws-lambda-ric for Node.js ${major}`);
+    if (!existsSync(join(runtimeDir, '.stamp'))) {
+      throw new Error(`${runtimeDir} is not built: run e2e/setup.sh to build aws-lambda-ric for Node.js ${major}`);
     }
     out[major] = { runtimeDir, nodeDir: nodeDirFor(major) };
   }

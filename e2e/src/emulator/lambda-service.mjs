@@ -103,7 +103,7 @@ export class LambdaService {
   }
 
   /**
-   * @returns {Promise<{statusCode: number, functionError?: string, payload: Buffer, requestId: string, traceId: string, record?: object}>}
+   * @returns {Promise<{statusCode: number, functionError?: string, payload: Buffer, requestId: string, traceId: string, functionSegmentId?: string, done?: Promise<object>}>}
    */
   async invokeRaw(name, payload, upstreamHeader) {
     const fn = this.functions.get(name);
@@ -127,11 +127,15 @@ export class LambdaService {
     const turn = previous.then(async () => {
       let env = this.current.get(name);
       let coldStart = false;
-      if (!env || env.phase === 'dead' || env.needsReset) {
+      if (!env || env.phase !== 'ready' || env.needsReset) {
         if (env && env.phase !== 'dead') await env.shutdown('failure');
         env = this.#createEnvironment(fn);
         coldStart = true;
-        const initError = await env.init();
+        const initError = await env.init().catch(async (err) => {
+          env.log('emulator', `could not create the environment: ${err.stack}`);
+          await env.shutdown('failure');
+          return { errorType: 'Emulator.EnvironmentError', errorMessage: err.message };
+        });
         if (initError) {
           return { result: { kind: 'error', errorType: initError.errorType, body: Buffer.from(JSON.stringify(initError)) }, done: Promise.resolve(), env, coldStart, dispatchedAt: Date.now() };
         }
@@ -157,6 +161,7 @@ export class LambdaService {
       payload: result.body,
       requestId,
       traceId,
+      functionSegmentId,
       done,
     };
   }

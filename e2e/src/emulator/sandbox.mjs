@@ -7,7 +7,8 @@
 //   /var/runtime  the runtime interface client and the runtime-provided node_modules
 //   /var/lang     the Node.js distribution
 //   /tmp          a fresh tmpfs (Lambda's /tmp is per environment)
-// Nothing is mounted on the host: /var is a tmpfs inside the namespace only.
+// Nothing is mounted on the host: /var and /tmp are tmpfs inside the namespace only (so sockets
+// and mount sources must not live under /var).
 // Host services (the Runtime API server, the invoke endpoint, the X-Ray stand-in) are reached from
 // inside through socat forwarders listening on the environment's loopback and connecting to Unix
 // sockets on the shared file system. Requires root (unshare, mount, nsenter).
@@ -50,8 +51,8 @@ export class Sandbox {
   async #start() {
     mkdirSync(this.workDir, { recursive: true });
     for (const [target, source] of Object.entries(this.mounts)) {
-      if (source.startsWith('/var/') || source.startsWith('/tmp/')) {
-        throw new Error(`mount source for ${target} is ${source}: sources must lie outside /var and /tmp, which the sandbox replaces; move the work tree elsewhere`);
+      if (source.startsWith('/var/')) {
+        throw new Error(`mount source for ${target} is ${source}: sources must lie outside /var, which the sandbox replaces; move the work tree elsewhere`);
       }
     }
     const hostsFile = join(this.workDir, 'hosts');
@@ -92,6 +93,7 @@ export class Sandbox {
     this.netNs = readlinkSync(`/proc/${this.holder.pid}/ns/net`);
     for (const { port, socketPath } of this.forwards) {
       assertSocketPath(socketPath);
+      if (/^\/(var|tmp)\//.test(socketPath)) throw new Error(`socket ${socketPath} must lie outside /var and /tmp, which the sandbox replaces`);
       this.#spawnHelper(['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socketPath}`], `forward-${port}`);
     }
     await Promise.all(this.forwards.map(({ port }) => this.#waitListening(port)));

@@ -1,0 +1,173 @@
+// The whole pipeline with everything real: functions as synthesized by OtelTracedFunction, the
+// collector extension and the preload from their layers, aws-lambda-ric on Node.js 24 (frontend,
+// ES module) and Node.js 22 (backend, CommonJS), and X-Ray played by moto.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isLambdaFunctionSegment } from '../src/render/trace-model.mjs';
+import { json } from './harness.mjs';
+import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
+
+/** The handler segment: the segment whose parent is the function segment Lambda recorded. */
+const handlerSegmentsOf = (nodes, functionSegmentId) =>
+  nodes.filter((n) => n.kind === 'segment' && n.parentId === functionSegmentId && !isLambdaFunctionSegment(n));
+
+const descendants = (nodes, rootId) => {
+  const out = [];
+  const queue = [rootId];
+  while (queue.length) {
+    const id = queue.shift();
+    for (const n of nodes) {
+      if (n.parentId === id) {
+        out.push(n);
+        queue.push(n.id);
+      }
+    }
+  }
+  return out;
+};
+
+describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
+  let p;
+  before(async () => {
+    p = await startPipeline('pipeline');
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  test('a. ESM frontend → fetch → CJS backend, custom span and AWS SDK call: one trace with the right parents', async () => {
+    const frontend = p.functions.Frontend.name;
+    const backend = p.functions.Backend.name;
+    const result = await p.service.invoke(frontend, { name: 'Ada' });
+    assert.equal(result.functionError, undefined, result.payload.toString());
+    const body = json(result);
+    assert.equal(body.greeting, 'Hello, Ada!');
+    assert.match(body.fortune, /\.$/);
+    assert.equal(body.visits, 1);
+
+    const complete = (trace) => {
+      const nodes = trace?.nodes ?? [];
+      return nodes.filter((n) => n.origin === 'AWS::Lambda').length === 2 && nodes.some((n) => n.name === 'pick-fortune') && nodes.some((n) => n.namespace === 'aws');
+    };
+    const trace = await p.reader.waitForTrace(result.traceId, complete);
+    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    const nodes = trace.nodes;
+    const explain = `\n${JSON.stringify(nodes.map((n) => ({ id: n.id, parent: n.parentId, name: n.name, kind: n.kind, origin: n.origin, ns: n.namespace })), null, 1)}`;
+
+    // Lambda's own segments for the frontend, then the handler under them.
+    const frontendService = nodes.find((n) => n.origin === 'AWS::Lambda' && n.name === frontend);
+    assert.ok(frontendService, `no AWS::Lambda segment for ${frontend}${explain}`);
+    const frontendFunction = nodes.find((n) => isLambdaFunctionSegment(n) && n.parentId === frontendService.id);
+    assert.ok(frontendFunction, `no AWS::Lambda::Function segment under the frontend's service segment${explain}`);
+    assert.equal(frontendFunction.id, result.functionSegmentId);
+    const [frontendHandler, ...extraFrontend] = handlerSegmentsOf(nodes, frontendFunction.id);
+    assert.ok(frontendHandler, `no handler segment under the frontend's function segment${explain}`);
+    assert.equal(extraFrontend.length, 0, 'exactly one handler segment');
+    const underFrontend = descendants(nodes, frontendHandler.id);
+
+    // The custom span.
+    const custom = underFrontend.find((n) => n.name === 'compose-greeting');
+    assert.ok(custom, `no compose-greeting subsegment under the frontend handler${explain}`);
+    assert.equal(custom.parentId, frontendHandler.id);
+
+    // The fetch, with its http fields, and the backend's segments under it.
+    const fetchCall = underFrontend.find((n) => n.doc.http?.request?.url?.includes(`/functions/${backend}/invocations`));
+    assert.ok(fetchCall, `no subsegment for the fetch to ${backend}${explain}`);
+    assert.equal(fetchCall.namespace, 'remote');
+    assert.equal(fetchCall.doc.http.request.method, 'POST');
+    assert.equal(fetchCall.doc.http.response.status, 200);
+    const backendService = nodes.find((n) => n.origin === 'AWS::Lambda' && n.name === backend);
+    assert.ok(backendService, `no AWS::Lambda segment for ${backend}${explain}`);
+    assert.equal(backendService.parentId, fetchCall.id, 'the backend call joins the trace under the fetch subsegment');
+    const backendFunction = nodes.find((n) => isLambdaFunctionSegment(n) && n.parentId === backendService.id);
+    assert.ok(backendFunction, `no function segment for ${backend}${explain}`);
+    const [backendHandler] = handlerSegmentsOf(nodes, backendFunction.id);
+    assert.ok(backendHandler, `no handler segment under the backend's function segment${explain}`);
+    const fortune = descendants(nodes, backendHandler.id).find((n) => n.name === 'pick-fortune');
+    assert.ok(fortune, `no pick-fortune subsegment under the backend handler${explain}`);
+
+    // The AWS SDK call, with its aws and http fields.
+    const dynamo = underFrontend.find((n) => n.namespace === 'aws');
+    assert.ok(dynamo, `no aws subsegment under the frontend handler${explain}`);
+    assert.equal(dynamo.name, 'DynamoDB');
+    assert.equal(dynamo.doc.aws.operation, 'UpdateItem');
+    assert.equal(dynamo.doc.aws.table_name, p.assembly.tables[0].name);
+    assert.equal(dynamo.doc.http.response.status, 200);
+
+    // One trace: every document carries the same trace ID.
+    assert.ok(nodes.filter((n) => n.kind === 'segment').every((n) => n.doc.trace_id === result.traceId));
+  });
+
+  test('b. after each freeze, that invocation’s segments are already in X-Ray', async () => {
+    const backend = p.functions.Backend.name;
+    for (let i = 0; i < 5; i++) {
+      const result = await p.service.invoke(backend, { name: `freeze-${i}` });
+      assert.equal(result.functionError, undefined, result.payload.toString());
+      const record = await result.done;
+      assert.ok(record.frozenAt, `invocation ${i} ended with ${record.status}, not frozen`);
+      // One read, no waiting: the environment is stopped, nothing more can be sent.
+      const trace = await p.reader.trace(result.traceId);
+      const handlers = handlerSegmentsOf(trace?.nodes ?? [], result.functionSegmentId);
+      assert.equal(handlers.length, 1, `invocation ${i}: the handler segment was not in X-Ray when the environment froze`);
+      assert.ok(descendants(trace.nodes, handlers[0].id).some((n) => n.name === 'pick-fortune'), `invocation ${i}: pick-fortune missing at freeze`);
+    }
+  });
+
+  test('c. 200 back-to-back invocations give exactly 200 handler segments, none lost, none duplicated', async () => {
+    const backend = p.functions.Backend.name;
+    const results = [];
+    for (let i = 0; i < 200; i++) {
+      const result = await p.service.invoke(backend, { name: `burst-${i}` });
+      assert.equal(result.functionError, undefined, result.payload.toString());
+      results.push(result);
+    }
+    await p.service.settle();
+    const traces = await p.reader.traces(results.map((r) => r.traceId));
+    const nodes = traces.flatMap((t) => t.nodes);
+    const wanted = new Set(results.map((r) => r.functionSegmentId));
+    const handlers = nodes.filter((n) => n.kind === 'segment' && wanted.has(n.parentId) && !isLambdaFunctionSegment(n));
+    const perParent = new Map();
+    for (const h of handlers) perParent.set(h.parentId, (perParent.get(h.parentId) ?? 0) + 1);
+    const lost = [...wanted].filter((id) => !perParent.has(id));
+    const duplicated = [...perParent].filter(([, count]) => count > 1);
+    assert.deepEqual({ lost: lost.length, duplicated: duplicated.length }, { lost: 0, duplicated: 0 });
+    assert.equal(handlers.length, 200);
+    assert.equal(new Set(handlers.map((h) => h.id)).size, 200);
+    const envs = p.service.environments(backend);
+    assert.equal(envs.at(-1).invocations.filter((r) => r.status === 'success').length >= 200, true, 'all 200 ran in one warm environment');
+  });
+
+  test('d. SHUTDOWN drains everything left, within the shutdown limit', async () => {
+    const backend = p.functions.Backend.name;
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await p.service.invoke(backend, { name: `drain-${i}` }));
+    const env = p.service.environments(backend).at(-1);
+    await p.service.settle();
+    const started = Date.now();
+    await env.shutdown('spindown');
+    const took = Date.now() - started;
+    assert.deepEqual(env.shutdowns.map((s) => s.receivers), [[COLLECTOR_EXTENSION]]);
+    const collector = env.processes.get(`extension:${COLLECTOR_EXTENSION}`);
+    assert.equal(collector.exitCode, 0, 'the collector exits by itself after SHUTDOWN');
+    assert.ok(took < 2000, `Shutdown took ${took} ms; Lambda allows 2000 ms`);
+    const traces = await p.reader.traces(results.map((r) => r.traceId));
+    for (const r of results) {
+      const nodes = traces.find((t) => t.traceId === r.traceId)?.nodes ?? [];
+      assert.equal(handlerSegmentsOf(nodes, r.functionSegmentId).length, 1, `invocation ${r.requestId} lost after SHUTDOWN`);
+    }
+  });
+
+  test('e. a handler that times out: the spans that reached the collector are exported', async () => {
+    const slow = p.functions.Slow.name;
+    const marker = `timeout-${Date.now()}`;
+    const result = await p.service.invoke(slow, { sleepMs: 10_000, marker });
+    assert.equal(json(result).errorType, 'Sandbox.Timedout');
+    const record = await result.done;
+    assert.equal(record.status, 'timeout');
+    const env = p.service.environments(slow).at(-1);
+    assert.equal(env.shutdowns[0].reason, 'timeout');
+    const trace = await p.reader.trace(result.traceId);
+    const span = (trace?.nodes ?? []).find((n) => n.name === 'before-sleep');
+    assert.ok(span, `before-sleep is not in X-Ray after the timeout reset; collector said:\n${env.logs.filter((l) => l.source.startsWith('extension')).map((l) => l.line).join('\n')}`);
+  });
+});
