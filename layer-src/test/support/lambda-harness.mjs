@@ -11,7 +11,8 @@
 // files, as the Node.js 24 runtime does.
 // Each invocation prints one line: RESULT <json>. With HARNESS_REPORT_READY=1, it first prints
 // READY <milliseconds since the process started> <milliseconds of CPU used, all threads> once the
-// handler is loaded.
+// handler is loaded, and DURATION <milliseconds> after each invocation (the handler's promise,
+// which with the preload includes the flush of its spans).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -37,7 +38,9 @@ for (const { event, traceHeader } of invocations) {
   else delete process.env._X_AMZN_TRACE_ID;
   const context = lambdaContext(sequence);
   try {
+    const start = performance.now();
     const result = await handler(event, context);
+    if (process.env.HARNESS_REPORT_READY === '1') console.log(`DURATION ${performance.now() - start}`);
     console.log(`RESULT ${JSON.stringify({ result })}`);
   } catch (error) {
     console.log(`RESULT ${JSON.stringify({ error: String(error) })}`);
