@@ -1,6 +1,6 @@
 import * as module from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { handlerLocation } from './handler-exports.mjs';
+import { handlerLocation } from './handler-location.mjs';
 
 /**
  * Registers import-in-the-middle's loader hook, which lets instrumentations patch modules loaded
@@ -16,8 +16,9 @@ import { handlerLocation } from './handler-exports.mjs';
 export async function registerEsmHook(env, builtins) {
   const include = [...handlerFileUrls(env), ...builtins];
   if (include.length === 0) return;
-  const { register, supportsSyncHooks } = await import('import-in-the-middle/register-hooks.mjs');
+  const { supportsSyncHooks } = await import('import-in-the-middle/supports-sync-hooks.mjs');
   if (supportsSyncHooks()) {
+    const { register } = await import('import-in-the-middle/register-hooks.mjs');
     register({ include });
   } else {
     module.register('import-in-the-middle/hook.mjs', import.meta.url, { data: { include } });

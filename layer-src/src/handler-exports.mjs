@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Hook } from 'require-in-the-middle';
+import { handlerLocation } from './handler-location.mjs';
 
 /**
  * esbuild's CommonJS output (what NodejsFunction produces from `export const handler`) defines
@@ -35,20 +35,4 @@ export function withPatchableExport(exports, name) {
     Object.defineProperty(copy, key, { value: exports[key], enumerable, writable: true, configurable: true });
   }
   return copy;
-}
-
-/**
- * `_HANDLER` is `<path>/<module>.<function>`, relative to LAMBDA_TASK_ROOT.
- * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html#nodejs-handler-naming
- * @param {NodeJS.ProcessEnv} env
- */
-export function handlerLocation(env) {
-  const taskRoot = env.LAMBDA_TASK_ROOT;
-  const handler = env._HANDLER;
-  if (!taskRoot || !handler) return undefined;
-  const handlerName = path.basename(handler);
-  const [moduleName, functionName] = handlerName.split('.', 2);
-  if (!functionName) return undefined;
-  const moduleDirectory = handler.slice(0, handler.length - handlerName.length);
-  return { modulePath: path.resolve(taskRoot, moduleDirectory, moduleName), functionName };
 }

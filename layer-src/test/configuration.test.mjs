@@ -5,7 +5,8 @@ import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace } from 
 import { PreloadConfigError } from '../src/config-error.mjs';
 import { configureDiagnostics } from '../src/diagnostics.mjs';
 import { handlerFileUrls } from '../src/esm-hook.mjs';
-import { handlerLocation, withPatchableExport } from '../src/handler-exports.mjs';
+import { withPatchableExport } from '../src/handler-exports.mjs';
+import { handlerLocation } from '../src/handler-location.mjs';
 import { selectInstrumentations } from '../src/instrumentations.mjs';
 import { createPropagator } from '../src/propagation.mjs';
 import { createResource } from '../src/resource.mjs';
