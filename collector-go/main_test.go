@@ -35,9 +35,14 @@ func TestMain(m *testing.M) {
 }
 
 // extensionBinary builds the collector once, named as Lambda would find it
-// in /opt/extensions.
+// in /opt/extensions. OTEL_XRAY_COLLECTOR_TEST_BINARY selects an existing
+// binary instead (for example the output of build.sh), to test the artifact
+// that ships.
 func extensionBinary(t *testing.T) string {
 	t.Helper()
+	if prebuilt := os.Getenv("OTEL_XRAY_COLLECTOR_TEST_BINARY"); prebuilt != "" {
+		return prebuilt
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "otel-xray-collector-test")
 		if err != nil {
@@ -154,8 +159,10 @@ service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 	if resp := testsupport.PostOTLP(t, otlpAddr, td); resp.StatusCode != http.StatusOK {
 		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
 	}
+	doneAt := time.Now()
 	api.RuntimeDone(t, "req-1")
-	api.WaitNext(t, 10*time.Second)
+	nextAt := api.WaitNext(t, 10*time.Second)
+	t.Logf("runtimeDone pushed to /event/next, including the export to the local X-Ray stand-in: %v", nextAt.Sub(doneAt))
 	docs := xray.Documents()
 	if len(docs) != 3 || docs[0]["trace_id"] != testsupport.XRayTraceID(ids.TraceID) {
 		t.Fatalf("X-Ray received %v", docs)
