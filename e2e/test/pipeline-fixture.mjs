@@ -21,7 +21,9 @@ export async function e2eAssemblyDir() {
   if (given && existsSync(join(given, 'manifest.json'))) return given;
   const outdir = join(WORK_ROOT, 'cdk.out');
   mkdirSync(WORK_ROOT, { recursive: true });
-  return synthesize(E2E_APP, outdir);
+  await synthesize(E2E_APP, outdir);
+  process.env.E2E_CDK_OUT = outdir;
+  return outdir;
 }
 
 /** Local URL of a function through the emulator's Invoke API, as seen inside environments. */
@@ -31,9 +33,10 @@ export const invokeUrlInside = (name) => `http://127.0.0.1:${INVOKE_PORT_INSIDE}
  * @param {string} name   work directory name
  * @param {object} [options]
  * @param {string} [options.xrayEndpointInside]    where the collector sends segments; default moto
+ * @param {number} [options.xrayPort]              host port the environments' X-Ray port leads to; default moto's
  * @param {(fn: object) => object} [options.adjust]  changes a function definition before registering
  */
-export async function startPipeline(name, { xrayEndpointInside, adjust = (fn) => fn } = {}) {
+export async function startPipeline(name, { xrayEndpointInside, xrayPort, adjust = (fn) => fn } = {}) {
   const outdir = await e2eAssemblyDir();
   const moto = await startMoto();
   const assembly = readCloudAssembly(outdir, { functionUrl: invokeUrlInside });
@@ -43,7 +46,7 @@ export async function startPipeline(name, { xrayEndpointInside, adjust = (fn) =>
   }
   dynamo.destroy();
   const service = await startService(name, {
-    xray: { endpoint: moto.endpoint, region: 'us-east-1', port: moto.port },
+    xray: { endpoint: moto.endpoint, region: 'us-east-1', port: xrayPort ?? moto.port },
     environmentOverrides: (fn, inside) => ({
       ...(existsSync(join(inside.optDir, 'extensions', COLLECTOR_EXTENSION))
         ? collectorConfigOverrides(fn.environment, inside.optDir, xrayEndpointInside ?? inside.xrayEndpoint)

@@ -1,0 +1,113 @@
+// Fail-open scenarios: the function answers whatever happens to X-Ray or to the collector.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { json } from './harness.mjs';
+import { COLLECTOR_EXTENSION, collectorLines, startPipeline } from './pipeline-fixture.mjs';
+
+/** A TCP server that accepts connections and never answers: an X-Ray endpoint that hangs. */
+async function startBlackhole() {
+  const sockets = new Set();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const droppedCount = (lines) => lines
+  .map((line) => /"dropped_spans":\s*(\d+)/.exec(line)?.[1])
+  .filter(Boolean)
+  .reduce((sum, n) => sum + Number(n), 0);
+
+describe('f. X-Ray stand-in down', () => {
+  for (const variant of ['refusing connections', 'accepting and never answering']) {
+    describe(variant, () => {
+      let p;
+      let blackhole;
+      before(async () => {
+        if (variant === 'refusing connections') {
+          // Nothing listens on port 9 inside the environment.
+          p = await startPipeline('xray-refused', { xrayEndpointInside: 'http://127.0.0.1:9' });
+        } else {
+          blackhole = await startBlackhole();
+          p = await startPipeline('xray-hangs', { xrayPort: blackhole.port });
+        }
+      });
+      after(async () => {
+        await p?.stop();
+        await blackhole?.stop();
+      });
+
+      test('every invocation answers, the extension calls event/next within the deadline, drops are logged', async () => {
+        const backend = p.functions.Backend;
+        const records = [];
+        for (let i = 0; i < 3; i++) {
+          const result = await p.service.invoke(backend.name, { name: `down-${i}` });
+          assert.equal(result.statusCode, 200);
+          assert.equal(result.functionError, undefined, result.payload.toString());
+          assert.match(JSON.parse(json(result).body).fortune, /\.$/);
+          records.push(await result.done);
+        }
+        for (const record of records) {
+          assert.equal(record.status, 'success', `invocation ${record.requestId} ended with ${record.status}`);
+          assert.ok(record.frozenAt, 'the extension called event/next and the environment froze');
+          const extensionMs = record.extensionsDoneAt - record.respondedAt;
+          assert.ok(extensionMs < backend.timeoutSeconds * 1000, `extension took ${extensionMs} ms after the response`);
+          console.log(`# ${variant}: extension time after the response ${extensionMs} ms`);
+        }
+        await p.service.shutdownAll();
+        const lines = collectorLines(p.service, backend.name);
+        assert.ok(droppedCount(lines) > 0, `no dropped_spans count in the collector's log:\n${lines.join('\n')}`);
+      });
+    });
+  }
+});
+
+describe('g. collector missing or crashing', () => {
+  test('without the collector layer the functions still answer, fetch and SDK call included', async () => {
+    const p = await startPipeline('collector-missing', {
+      adjust: (fn) => ({ ...fn, layerDirs: fn.layerDirs.filter((dir) => !existsSync(join(dir, 'extensions'))) }),
+    });
+    try {
+      const result = await p.service.invoke(p.functions.Frontend.name, { name: 'Grace' });
+      assert.equal(result.functionError, undefined, result.payload.toString());
+      assert.equal(json(result).greeting, 'Hello, Grace!');
+      assert.equal(p.service.environments(p.functions.Frontend.name)[0].extensionsApi.byId.size, 0, 'no extension ran');
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test('a collector killed mid-invocation: that invocation answers, and the next one too', async () => {
+    const p = await startPipeline('collector-crash');
+    try {
+      const slow = p.functions.Slow.name;
+      await (await p.service.invoke(slow, {})).done;
+      const env = p.service.environments(slow).at(-1);
+      const collector = env.processes.get(`extension:${COLLECTOR_EXTENSION}`);
+      const pending = p.service.invoke(slow, { sleepMs: 600 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      process.kill(collector.child.pid, 'SIGKILL');
+      const result = await pending;
+      assert.equal(result.functionError, undefined, result.payload.toString());
+      assert.deepEqual(json(result), { slept: 600 });
+      await result.done;
+      const next = await p.service.invoke(slow, {});
+      assert.equal(next.functionError, undefined, next.payload.toString());
+      assert.equal(p.service.environments(slow).length, 2, 'Lambda resets an environment whose extension died');
+    } finally {
+      await p.stop();
+    }
+  });
+});
