@@ -57,6 +57,24 @@ describe('fail open', () => {
     assert.deepEqual(traced.stdout.trim().split('\n').filter((line) => !line.startsWith('RESULT ')), []);
   });
 
+  it('answers as without the preload when the collector accepts connections but never answers', async () => {
+    const sockets = new Set();
+    const hung = net.createServer((socket) => { sockets.add(socket); socket.on('error', () => {}); });
+    await new Promise((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const traced = await runHandler({
+        env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${hung.address().port}` },
+        invocations,
+      });
+      assert.deepEqual(traced.results, untraced.results);
+      assert.equal(traced.stderr, '');
+      assert.ok(sockets.size > 0, 'the preload did try to export');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
   it('reports the failed export when OTEL_LOG_LEVEL asks for it', async () => {
     const traced = await runHandler({
       env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, OTEL_LOG_LEVEL: 'info' },
