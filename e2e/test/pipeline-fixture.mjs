@@ -34,9 +34,10 @@ export const invokeUrlInside = (name) => `http://127.0.0.1:${INVOKE_PORT_INSIDE}
  * @param {object} [options]
  * @param {string} [options.xrayEndpointInside]    where the collector sends segments; default moto
  * @param {number} [options.xrayPort]              host port the environments' X-Ray port leads to; default moto's
+ * @param {boolean} [options.telemetryApi]         false: the Telemetry API answers "not supported"
  * @param {(fn: object) => object} [options.adjust]  changes a function definition before registering
  */
-export async function startPipeline(name, { xrayEndpointInside, xrayPort, adjust = (fn) => fn } = {}) {
+export async function startPipeline(name, { xrayEndpointInside, xrayPort, telemetryApi, adjust = (fn) => fn } = {}) {
   const outdir = await e2eAssemblyDir();
   const moto = await startMoto();
   const assembly = readCloudAssembly(outdir, { functionUrl: invokeUrlInside });
@@ -47,6 +48,7 @@ export async function startPipeline(name, { xrayEndpointInside, xrayPort, adjust
   dynamo.destroy();
   const service = await startService(name, {
     xray: { endpoint: moto.endpoint, region: 'us-east-1', port: xrayPort ?? moto.port },
+    telemetryApi,
     environmentOverrides: (fn, inside) => ({
       ...(existsSync(join(inside.optDir, 'extensions', COLLECTOR_EXTENSION))
         ? collectorConfigOverrides(fn.environment, inside.optDir, xrayEndpointInside ?? inside.xrayEndpoint)

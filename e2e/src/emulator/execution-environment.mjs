@@ -38,6 +38,7 @@ export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
  * @property {string} workDir
  * @property {{port: number, socketPath: string}[]} forwards  host services reachable inside
  * @property {(entry: LogEntry) => void} [onLog]
+ * @property {boolean} [telemetryApi]               false: subscriptions get 202 "not supported", as under aws-lambda-rie
  *
  * @typedef {{time: number, source: string, line: string}} LogEntry
  */
@@ -85,6 +86,7 @@ export class ExecutionEnvironment {
       extensions: this.extensionsApi,
       post: (uri, body) => this.#postIntoSandbox(uri, body),
       log: (line) => this.log('emulator', line),
+      supported: this.options.telemetryApi !== false,
     });
     const apiSocket = join(this.options.workDir, 'api.sock');
     rmSync(apiSocket, { force: true });

@@ -29,6 +29,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * @property {{endpoint: string, region: string, port: number} | undefined} xray   X-Ray stand-in on the host
  * @property {(fn: import('./function-definition.mjs').FunctionDefinition, inside: {xrayEndpoint?: string, invokeEndpoint: string, optDir: string}) => Record<string,string>} [environmentOverrides]
  * @property {(entry: {fn: string, env: string} & import('./execution-environment.mjs').LogEntry) => void} [onLog]
+ * @property {boolean} [telemetryApi]   false: answer Telemetry API subscriptions with 202 "not supported"
  */
 
 export class LambdaService {
@@ -215,6 +216,7 @@ export class LambdaService {
       workDir,
       forwards,
       onLog: (entry) => this.options.onLog?.({ fn: fn.name, env: `${index}`, ...entry }),
+      telemetryApi: this.options.telemetryApi,
     });
     this.current.set(fn.name, env);
     this.history.get(fn.name).push(env);

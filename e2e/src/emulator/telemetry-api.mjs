@@ -34,8 +34,10 @@ export class TelemetryApi {
    * @param {import('./extensions-api.mjs').ExtensionsApi} options.extensions
    * @param {(uri: string, body: Buffer) => Promise<void>} options.post  delivers a batch to a subscriber
    * @param {(message: string) => void} options.log
+   * @param {boolean} [options.supported]  false answers subscriptions as local emulators do (202, not supported)
    */
-  constructor({ extensions, post, log }) {
+  constructor({ extensions, post, log, supported = true }) {
+    this.supported = supported;
     this.extensions = extensions;
     this.post = post;
     this.log = log;
@@ -58,6 +60,10 @@ export class TelemetryApi {
     if (!body.ok) return;
     if (!ext) {
       return sendError(res, 403, 'Extension.UnknownExtensionIdentifier', `header Lambda-Extension-Identifier ${JSON.stringify(id ?? null)} is not a registered extension: register first`);
+    }
+    if (!this.supported) {
+      // What the official runtime interface emulator answers: 202 Accepted, nothing delivered.
+      return sendError(res, 202, 'Telemetry.NotSupported', 'Telemetry API is not supported');
     }
     const problem = validate(body.value);
     if (problem) return sendError(res, 400, 'ValidationError', problem);
