@@ -1,4 +1,5 @@
-import { parseList, PreloadConfigError } from './config-error.mjs';
+import { PreloadConfigError } from './config-error.mjs';
+import { parseList } from './env-list.mjs';
 
 /**
  * How each instrumentation the preload offers is loaded. Every one is a separate dynamic

@@ -7,7 +7,8 @@ import {
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { AWSXRayLambdaPropagator } from '@opentelemetry/propagator-aws-xray-lambda';
-import { parseList, PreloadConfigError } from './config-error.mjs';
+import { PreloadConfigError } from './config-error.mjs';
+import { parseList } from './env-list.mjs';
 
 /** Used when OTEL_PROPAGATORS is unset or empty. */
 export const DEFAULT_PROPAGATORS = ['xray-lambda', 'tracecontext'];
