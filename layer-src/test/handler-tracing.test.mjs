@@ -144,6 +144,27 @@ exports.handler = async (event) => {
     assert.match(ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-undici').attributes['url.full'], /\/elsewhere$/);
   });
 
+  it('continues W3C trace context from the event headers when Lambda passes no trace header, and prefers Lambda\'s segment when it does', async () => {
+    const w3c = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    const headers = { traceparent: `00-${w3c.traceId}-${w3c.spanId}-01` };
+    const lambda = xrayTraceHeader({ sampled: true });
+    const taskRoot = createTaskRoot({ 'index.mjs': 'export const handler = async (event) => event.rawPath;\n' });
+    const { results } = await runHandler({
+      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: 'w3c' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+      invocations: [
+        { event: { rawPath: '/without-lambda-header', headers } },
+        { event: { rawPath: '/with-lambda-header', headers }, traceHeader: lambda.header },
+      ],
+    });
+    assert.deepEqual(results, [{ result: '/without-lambda-header' }, { result: '/with-lambda-header' }]);
+    await collector.waitFor((all) => all.some((s) => s.traceId === w3c.traceId) && all.some((s) => s.traceId === lambda.traceId));
+    const fromHeaders = collector.spans.find((s) => s.traceId === w3c.traceId);
+    assert.equal(fromHeaders.parentSpanId, w3c.spanId);
+    const fromLambda = collector.spans.find((s) => s.traceId === lambda.traceId);
+    assert.equal(fromLambda.parentSpanId, lambda.parentSpanId);
+    assert.equal(collector.spans.filter((s) => s.name === 'w3c').length, 2);
+  });
+
   it('exports nothing for an invocation whose trace header says Sampled=0', async () => {
     const unsampled = xrayTraceHeader({ sampled: false });
     const sampled = xrayTraceHeader({ sampled: true });
