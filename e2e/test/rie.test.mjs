@@ -44,12 +44,13 @@ function invokeRie(socketPath, event) {
   });
 }
 
-describe('h. collector under the official runtime interface emulator', { skip }, () => {
+describe('h. collector under the official runtime interface emulator', () => {
   let p;
   let sandbox;
   let socketPath;
   const lines = [];
   before(async () => {
+    if (skip) return;
     p = await startPipeline('rie');
     const fn = p.functions.Backend;
     const workDir = join(WORK_ROOT, 'rie', 'sandbox');
@@ -77,7 +78,7 @@ describe('h. collector under the official runtime interface emulator', { skip },
     await p?.stop();
   });
 
-  test('invocations complete and spans arrive in X-Ray without the Telemetry API', async () => {
+  test('invocations complete and spans arrive in X-Ray without the Telemetry API', { skip }, async () => {
     let first;
     for (let attempt = 0; attempt < 50 && !first; attempt++) {
       first = await invokeRie(socketPath, { name: 'rie-1' }).catch(() => undefined);
