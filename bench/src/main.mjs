@@ -2,12 +2,11 @@
 // beside its budget, baseline and anchor. Started by bench/run.sh after the builds.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeDirFor, runtimeDirFor } from '../../e2e/src/support/paths.mjs';
 import { startMoto } from '../../e2e/src/support/moto-server.mjs';
 import { BENCH_DIR, BUILD_DIR, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorLayerDir } from './paths.mjs';
 import { bundleHandler } from './bundle-handler.mjs';
 import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
-import { measurePreloadStartup } from './preload-startup.mjs';
+import { checkLoads, measurePreloadStartup } from './preload-startup.mjs';
 import { measureCollectorReady } from './collector-ready.mjs';
 import { measureInvokeOverhead } from './invoke-overhead.mjs';
 import { measureXRayRoundTrip } from './xray-round-trip.mjs';
@@ -16,22 +15,21 @@ import { CollectorEnvironment } from './collector-environment.mjs';
 import { startXRayStandIn } from './xray-stand-in.mjs';
 import { describeMachine } from './machine.mjs';
 import { readSettings } from './settings.mjs';
+import { nodeDir, snapshotRuntime } from './runtimes.mjs';
 import { consoleTable, markdown } from './report.mjs';
 
 const log = (line) => console.log(`[bench] ${line}`);
 const settings = readSettings();
-const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
-const node22 = join(BENCH_DIR, 'node_modules', `node-22-linux-${arch}`, 'bin', 'node');
 const BASELINE_LAYER_DIR = join(BUILD_DIR, 'baseline-extension');
 
 function requireFile(path, fix) {
   if (!existsSync(path)) throw new Error(`${path} is missing: ${fix}`);
 }
-requireFile(node22, 'run npm ci --prefix bench (it installs Node.js 22 from the npm package node-linux-<arch>)');
-for (const major of [22, 24]) requireFile(join(runtimeDirFor(major), 'rapid-client.node'), 'run e2e/setup.sh (it builds aws-lambda-ric for Node.js 22 and 24)');
 requireFile(join(BASELINE_LAYER_DIR, 'extensions', 'baseline-extension'), 'run bench/run.sh, which builds fixtures/baseline-extension');
 
 mkdirSync(WORK_DIR, { recursive: true });
+const node22 = join(nodeDir(22), 'bin', 'node');
+const runtimeDirs = { 22: snapshotRuntime(22), 24: snapshotRuntime(24) };
 const results = {};
 const distributions = {};
 const details = {};
@@ -54,13 +52,18 @@ await phase('sizes', async () => {
   Object.assign(results, await measureSizes({ zip: true }));
 });
 
-const smallTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'small', 'index.mjs'), join(WORK_DIR, 'task-small'));
+const smallEntry = join(BENCH_DIR, 'fixtures', 'handlers', 'small', 'index.mjs');
+// ES module bundle (OutputFormat.ESM): every variant, the peer included, can load it.
+const smallTask = await bundleHandler(smallEntry, join(WORK_DIR, 'task-small'), { format: 'esm' });
+const smallCjsTask = await bundleHandler(smallEntry, join(WORK_DIR, 'task-small-cjs'), { format: 'cjs' });
 const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
 
 await phase('preload start-up', async () => {
-  const out = await measurePreloadStartup({ node: node22, taskDir: smallTask, runs: settings.BENCH_STARTUP_RUNS, log });
+  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, runs: settings.BENCH_STARTUP_RUNS, log });
   Object.assign(results, out.figures);
   Object.assign(distributions, out.distributions);
+  details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask });
+  log(`CommonJS bundle from esbuild: ${JSON.stringify(details.loads_cjs_bundle)}`);
 });
 
 const moto = await startMoto();
@@ -84,7 +87,7 @@ try {
     const major = Number(/^nodejs(\d+)/.exec(settings.BENCH_RUNTIME)[1]);
     const out = await measureInvokeOverhead({
       workDir: join(WORK_DIR, 'svc'),
-      runtimes: { [major]: { runtimeDir: runtimeDirFor(major), nodeDir: nodeDirFor(major) } },
+      runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
       runtime: settings.BENCH_RUNTIME,
       standIn,
       collectorLayerDir: collectorLayerDir('amd64'),

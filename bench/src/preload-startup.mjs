@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RuntimeApi } from '../../e2e/src/emulator/runtime-api.mjs';
-import { RUNTIME_HOOK, runtimeDirFor } from '../../e2e/src/support/paths.mjs';
+import { RUNTIME_HOOK } from '../../e2e/src/support/paths.mjs';
 import { BENCH_DIR, PRELOAD_INIT } from './paths.mjs';
 import { onOneCore } from './cpu.mjs';
 import { median, pairedDifferences, round, summarize } from './stats.mjs';
@@ -46,13 +46,12 @@ export function startupVariants() {
 /**
  * Runs Node.js with the runtime interface client once and returns the milliseconds until it asked
  * for the first event.
- * @param {{node: string, taskDir: string, variant: {nodeOptions: string, env: Record<string,string>}}} options
+ * @param {{node: string, runtimeDir: string, taskDir: string, variant: {nodeOptions: string, env: Record<string,string>}}} options
  */
-export async function timeOneStart({ node, taskDir, variant }) {
+export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
   const runtimeApi = new RuntimeApi();
   const server = createServer((req, res) => runtimeApi.handle(req, res, new URL(req.url, 'http://runtime').pathname));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const runtimeDir = runtimeDirFor(22);
   const env = {
     PATH: process.env.PATH,
     LANG: 'en_US.UTF-8',
@@ -66,11 +65,7 @@ export async function timeOneStart({ node, taskDir, variant }) {
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
     AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench-startup',
     AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]00000000000000000000000000000000',
-    // aws-lambda-ric 4.x, the runtime interface client the emulator builds, refuses handlers with
-    // three parameters when AWS_EXECUTION_ENV names nodejs22.x (its Managed Instances rule), and the
-    // aws-lambda instrumentation wraps handlers with three parameters unless AWS_EXECUTION_ENV
-    // names nodejs24.x or later. The Node.js binary stays 22; only this label says 24.
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIABENCH0000000000',
@@ -114,27 +109,51 @@ export async function timeOneStart({ node, taskDir, variant }) {
  * Measures every variant `runs` times, interleaved, after one warm-up round.
  * @returns {Promise<Record<string, number>>} figures for results.json
  */
-export async function measurePreloadStartup({ node, taskDir, runs, log = () => {} }) {
+export async function measurePreloadStartup({ node, runtimeDir, taskDir, runs, log = () => {} }) {
   const variants = startupVariants();
   const names = Object.keys(variants);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let roundIndex = -1; roundIndex < runs; roundIndex++) {
     const order = names.map((_, i) => names[(i + Math.max(roundIndex, 0)) % names.length]);
     for (const name of order) {
-      const ms = await timeOneStart({ node, taskDir, variant: variants[name] });
+      const ms = await timeOneStart({ node, runtimeDir, taskDir, variant: variants[name] });
       if (roundIndex >= 0) samples[name].push(ms);
     }
     if (roundIndex >= 0 && (roundIndex + 1) % 10 === 0) log(`start-up: ${roundIndex + 1}/${runs} rounds`);
   }
-  const costOf = (name) => round(median(pairedDifferences(samples[name], samples.bare)));
   return {
     figures: {
-      preload_startup_ms: costOf('preload'),
-      peer_preload_startup_ms: costOf('peer'),
-      peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
-      bare_node_startup_ms: round(median(samples.bare)),
+      ...figuresOf(samples),
       preload_startup_runs: runs,
     },
     distributions: Object.fromEntries(names.map((n) => [`startup_${n}`, summarize(samples[n])])),
   };
+}
+
+function figuresOf(samples) {
+  const costOf = (name) => round(median(pairedDifferences(samples[name], samples.bare)));
+  return {
+    preload_startup_ms: costOf('preload'),
+    peer_preload_startup_ms: costOf('peer'),
+    peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
+    bare_node_startup_ms: round(median(samples.bare)),
+  };
+}
+
+/**
+ * Whether each variant can load a handler at all (one start each): the unbundled peer cannot wrap
+ * the exports of a CommonJS bundle from esbuild, whose properties are not configurable.
+ * @returns {Promise<Record<string, string>>} variant -> 'loads' or the init error
+ */
+export async function checkLoads({ node, runtimeDir, taskDir }) {
+  const outcome = {};
+  for (const [name, variant] of Object.entries(startupVariants())) {
+    try {
+      await timeOneStart({ node, runtimeDir, taskDir, variant });
+      outcome[name] = 'loads';
+    } catch (err) {
+      outcome[name] = `fails: ${/(TypeError|Error|Runtime\.[A-Za-z]+)[^\\"]*/.exec(err.message)?.[0] ?? err.message.slice(0, 200)}`;
+    }
+  }
+  return outcome;
 }

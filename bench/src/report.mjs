@@ -1,6 +1,6 @@
 // Renders a run's results: the console lines and bench/RESULTS.md, each figure beside its budget,
 // its same-run baseline and its anchor.
-import { BUDGETS, format, judge, limitOf } from './budgets.mjs';
+import { BUDGETS, format, formatLimit, judge } from './budgets.mjs';
 
 const STATUS_TEXT = { within: 'within', over: 'MISSED', reported: 'reported', unmeasured: 'not measured' };
 
@@ -8,13 +8,13 @@ const STATUS_TEXT = { within: 'within', over: 'MISSED', reported: 'reported', un
 export function rows(results) {
   return BUDGETS.map((budget) => {
     const verdict = judge(budget, results);
-    const limit = limitOf(budget, results);
+    const limit = formatLimit(budget, results);
     const baseline = budget.baseline ? results[budget.baseline] : undefined;
     return {
       label: budget.label,
       key: budget.key,
       measured: format(results[budget.key], budget.unit),
-      budget: limit === undefined ? (budget.mustBeatBaseline ? 'below baseline' : '-') : `<= ${format(limit, budget.unit)}`,
+      budget: limit ?? (budget.mustBeatBaseline ? 'below baseline' : '-'),
       baseline: typeof baseline === 'number' ? `${format(baseline, budget.unit)} (${budget.baseline})` : '-',
       anchor: budget.anchor,
       status: STATUS_TEXT[verdict.status],

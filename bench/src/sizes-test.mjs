@@ -1,6 +1,6 @@
 // The size budgets as a test: one line per budget, TAP-like, then "N passed, N failed".
 // Sizes do not vary between runs, so unlike the timings they pass or fail.
-import { BUDGETS, format, judge } from './budgets.mjs';
+import { BUDGETS, format, formatLimit, judge } from './budgets.mjs';
 import { directorySize, fileSize } from './sizes.mjs';
 import { HOW_TO_BUILD, PRELOAD_LAYER_DIR, collectorBinary } from './paths.mjs';
 
@@ -33,7 +33,7 @@ for (const [key, read] of Object.entries(measure)) {
     console.log(`not ok ${index} - ${budget.label}: ${figure}, ${verdict.note}`);
   } else {
     passed++;
-    const limit = budget.limit === undefined ? 'reported, no budget' : `budget ${format(budget.limit, budget.unit)}`;
+    const limit = budget.limit === undefined ? 'reported, no budget' : `budget ${formatLimit(budget, {})}`;
     console.log(`ok ${index} - ${budget.label}: ${figure}, ${limit}; anchor: ${budget.anchor}`);
   }
 }

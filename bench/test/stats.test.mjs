@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { median, pairedDifferences, percentile, summarize } from '../src/stats.mjs';
+
+test('median of an odd count is the middle sample, of an even count the mean of the two middle ones', () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+});
+
+test('nearest-rank percentiles return measured samples', () => {
+  const samples = Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentile(samples, 50), 50);
+  assert.equal(percentile(samples, 99), 99);
+  assert.equal(percentile(samples, 100), 100);
+  assert.equal(percentile([7, 3], 99), 7);
+  assert.equal(percentile([7, 3], 50), 3);
+});
+
+test('statistics refuse empty series and non-numbers, naming the problem', () => {
+  assert.throws(() => median([]), /no samples/);
+  assert.throws(() => percentile([1, Number.NaN], 50), /NaN is not a finite number|null is not a finite number/);
+  assert.throws(() => percentile([1], 0), /percentile 0 is out of range/);
+});
+
+test('paired differences need series of the same length', () => {
+  assert.deepEqual(pairedDifferences([10, 12], [4, 5]), [6, 7]);
+  assert.throws(() => pairedDifferences([1], [1, 2]), /differ in length \(1 and 2\)/);
+});
+
+test('summarize reports count, extremes and percentiles', () => {
+  assert.deepEqual(summarize([3, 1, 2]), { n: 3, min: 1, p50: 2, p90: 3, p99: 3, max: 3 });
+});
