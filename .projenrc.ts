@@ -107,7 +107,7 @@ project.addFields({ files: undefined });
 const preload = project.addTask('build:preload', {
   description: 'Bundle the Node.js preload layer from layer-src/ into assets/preload-layer/',
   steps: [
-    { exec: 'npm ci --prefix layer-src --no-audit --no-fund' },
+    { exec: 'npm ci --prefix layer-src --omit=dev --no-audit --no-fund' },
     { exec: 'node layer-src/build.mjs' },
   ],
 });
