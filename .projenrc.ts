@@ -28,7 +28,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     '@aws-cdk/integ-runner@2.197.10',
     `@aws-cdk/integ-tests-alpha@${'2.245.0-alpha.0'}`,
-    'aws-cdk@2.1034.0',
+    'aws-cdk@2.1148.1',
     'cdk-nag@2.38.2',
     // Handlers that use the API must share the preload's major.minor (one global API instance).
     '@opentelemetry/api@1.9.1',
