@@ -60,7 +60,10 @@ async function main() {
       ...collectorConfigOverrides(fn.environment, inside.optDir, inside.xrayEndpoint),
       AWS_ENDPOINT_URL: inside.xrayEndpoint,
     }),
-    onLog: (e) => logs.push(`[${e.fn} ${e.source}] ${e.line}`),
+    onLog: (e) => {
+      logs.push(`[${e.fn} ${e.source}] ${e.line}`);
+      if (process.env.DEMO_VERBOSE) say(dim(`${new Date(e.time).toISOString().slice(11, 23)} ${logs.at(-1)}`));
+    },
   });
   await service.start();
   cleanups.push(() => service.stop());

@@ -10,7 +10,7 @@
 //  - Shutdown: SIGTERM to the runtime, SHUTDOWN to extensions; 2,000 ms in all with external
 //    extensions, then SIGKILL
 //    (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-shutdown).
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -325,16 +325,29 @@ export class ExecutionEnvironment {
     this.exposed ??= new Map();
     if (!this.exposed.has(key)) this.exposed.set(key, this.sandbox.exposeInside(url.hostname, Number(url.port || 80)));
     const socketPath = await this.exposed.get(key);
-    const { request } = await import('node:http');
-    await new Promise((resolve, reject) => {
-      const req = request({ socketPath, method: 'POST', path: `${url.pathname}${url.search}`, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, Host: url.host } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    // The forwarder may have bound its socket a moment before it listens: retry a refused connection.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await postToSocket(socketPath, url, body);
+      } catch (err) {
+        if (attempt >= 20 || !['ECONNREFUSED', 'ENOENT'].includes(err.code)) throw err;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
   }
+}
+
+/** One HTTP POST to a subscriber through the Unix socket of its forwarder. */
+function postToSocket(socketPath, url, body) {
+  return new Promise((resolve, reject) => {
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': body.length, Host: url.host };
+    const req = request({ socketPath, method: 'POST', path: `${url.pathname}${url.search}`, headers }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Executable files in /opt/extensions, in name order (Lambda starts them all). */

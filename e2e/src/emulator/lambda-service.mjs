@@ -194,7 +194,9 @@ export class LambdaService {
     const runtime = this.options.runtimes[major];
     if (!runtime) throw new Error(`function ${fn.name}: no runtime for Node.js ${major} was given: run e2e/setup.sh to build it`);
     const index = this.environments(fn.name).length + 1;
-    const workDir = join(this.options.workDir, `${fn.name.slice(0, 12)}-${index}`);
+    // One directory per environment, short for Unix socket paths and unique across functions.
+    this.environmentCount = (this.environmentCount ?? 0) + 1;
+    const workDir = join(this.options.workDir, `env-${this.environmentCount}`);
     rmSync(workDir, { recursive: true, force: true });
     const optDir = join(workDir, 'opt');
     mkdirSync(optDir, { recursive: true });
