@@ -67,7 +67,7 @@ step "end-to-end set-up (moto, runtime interface client, emulator tools)" bash e
 run_suite "construct (jest)" jest bash -c 'npx jest --ci --coverage=false --json --outputFile=.test-results/jest.json; s=$?
   node -e "const r = require(\"./.test-results/jest.json\"); console.log(r.numPassedTests + \" passed, \" + r.numFailedTests + \" failed\")"; exit $s'
 run_suite "lint (eslint)" eslint bash -c 'ESLINT_USE_FLAT_CONFIG=false NODE_NO_WARNINGS=1 npx eslint --max-warnings 0 --ext .ts --no-error-on-unmatched-pattern lib test integ projenrc .projenrc.ts && echo "1 passed, 0 failed"'
-run_suite "collector (go test)" collector bash collector-go/test.sh
+run_suite "collector (go test)" collector bash -c "set -o pipefail; bash collector-go/test.sh -json 2>&1 | python3 scripts/go-test-summary.py"
 run_suite "preload (node 22, 24)" preload bash layer-src/test.sh
 run_suite "end to end (emulator)" e2e bash e2e/test.sh
 run_suite "integ snapshots" integ bash -c 'npx integ-runner --directory integ --language typescript --max-workers 1 && echo "1 passed, 0 failed"'
