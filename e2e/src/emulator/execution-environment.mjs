@@ -38,6 +38,7 @@ export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
  * @property {string} workDir
  * @property {{port: number, socketPath: string}[]} forwards  host services reachable inside
  * @property {(entry: LogEntry) => void} [onLog]
+ * @property {string[]} [hostPaths]                host paths the runtime reads (loader hook, provided node_modules)
  * @property {boolean} [telemetryApi]               false: subscriptions get 202 "not supported", as under aws-lambda-rie
  *
  * @typedef {{time: number, source: string, line: string}} LogEntry
@@ -104,6 +105,7 @@ export class ExecutionEnvironment {
         '/var/lang': this.options.nodeDir,
       },
       forwards: [{ port: Number(RUNTIME_API_ADDRESS.split(':')[1]), socketPath: apiSocket }, ...this.options.forwards],
+      hostPaths: this.options.hostPaths,
       log: (line) => this.log('emulator', line),
     });
     this.telemetryApi.emit('platform.initStart', { initializationType: 'on-demand', phase: 'init', functionName: fn.name, functionVersion: '$LATEST' });

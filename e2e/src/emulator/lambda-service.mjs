@@ -7,7 +7,7 @@
 // can call another with a plain fetch, carrying its trace header.
 import { createServer, request as httpRequest } from 'node:http';
 import { createConnection, createServer as createNetServer } from 'node:net';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { XRayClient } from '@aws-sdk/client-xray';
@@ -215,6 +215,7 @@ export class LambdaService {
       runtimeDir: runtime.runtimeDir,
       nodeDir: runtime.nodeDir,
       runtimeCommand: ['/var/lang/bin/node', '--import', this.options.runtimeHook, '/var/runtime/index.mjs'],
+      hostPaths: [this.options.runtimeHook, realpathSync(join(runtime.runtimeDir, 'node_modules'))],
       workDir,
       forwards,
       onLog: (entry) => this.options.onLog?.({ fn: fn.name, env: `${index}`, ...entry }),

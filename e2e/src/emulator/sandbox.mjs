@@ -6,9 +6,10 @@
 //   /var/task     the function code (LAMBDA_TASK_ROOT)
 //   /var/runtime  the runtime interface client and the runtime-provided node_modules
 //   /var/lang     the Node.js distribution
-//   /tmp          a fresh tmpfs (Lambda's /tmp is per environment)
-// Nothing is mounted on the host: /var and /tmp are tmpfs inside the namespace only (so sockets
-// and mount sources must not live under /var).
+//   /tmp          a fresh tmpfs (Lambda's /tmp is per environment), unless host paths the
+//                 processes need lie under /tmp (a work tree in /tmp): then the host's /tmp stays
+// Nothing is mounted on the host: /var and /tmp are tmpfs inside the namespace only (so mount
+// sources and host paths the processes read must not live under /var).
 // Host services (the Runtime API server, the invoke endpoint, the X-Ray stand-in) are reached from
 // inside through socat forwarders listening on the environment's loopback and connecting to Unix
 // sockets on the shared file system. Requires root (unshare, mount, nsenter).
@@ -16,6 +17,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deferred, withTimeout } from './http-util.mjs';
+
+/** Names the sandbox's /etc/hosts maps to 127.0.0.1. */
+const LOOPBACK_NAMES = new Set(['localhost', 'sandbox.localdomain', 'sandbox']);
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes including the NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -25,6 +29,7 @@ const MAX_SOCKET_PATH = 107;
  * @property {string} workDir                 host directory for this environment's sockets and files
  * @property {Record<string, string>} mounts  sandbox path -> host directory, bind-mounted read-only
  * @property {{port: number, socketPath: string}[]} forwards  loopback ports inside that reach host sockets
+ * @property {string[]} [hostPaths]            host paths the processes inside read (e.g. a loader hook)
  * @property {(line: string) => void} log
  */
 
@@ -37,8 +42,9 @@ export class Sandbox {
   }
 
   /** @param {SandboxOptions} options */
-  constructor({ workDir, mounts, forwards, log }) {
+  constructor({ workDir, mounts, forwards, hostPaths = [], log }) {
     this.workDir = workDir;
+    this.hostPaths = hostPaths;
     this.mounts = mounts;
     this.forwards = forwards;
     this.log = log;
@@ -50,15 +56,17 @@ export class Sandbox {
 
   async #start() {
     mkdirSync(this.workDir, { recursive: true });
-    for (const [target, source] of Object.entries(this.mounts)) {
-      if (source.startsWith('/var/')) {
-        throw new Error(`mount source for ${target} is ${source}: sources must lie outside /var, which the sandbox replaces; move the work tree elsewhere`);
-      }
+    const needed = [...Object.values(this.mounts), ...this.hostPaths];
+    const underVar = needed.find((path) => path.startsWith('/var/'));
+    if (underVar) {
+      throw new Error(`${underVar} lies under /var, which the sandbox replaces with its own: move the work tree out of /var`);
     }
+    const privateTmp = !needed.some((path) => path.startsWith('/tmp/'));
+    if (!privateTmp) this.log('the work tree is under /tmp: the environment shares the host /tmp');
     const hostsFile = join(this.workDir, 'hosts');
     // sandbox.localdomain is where Telemetry API subscribers listen
     // (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html#telemetry-api-subscription).
-    writeFileSync(hostsFile, '127.0.0.1\tlocalhost sandbox.localdomain sandbox\n::1\tlocalhost\n');
+    writeFileSync(hostsFile, `127.0.0.1\t${[...LOOPBACK_NAMES].join(' ')}\n::1\tlocalhost\n`);
     const quote = (s) => `'${s.replaceAll("'", "'\\''")}'`;
     const lines = [
       'set -e',
@@ -71,7 +79,7 @@ export class Sandbox {
       lines.push(`mount -o remount,bind,ro ${quote(target)}`);
     }
     lines.push(`mount --bind ${quote(hostsFile)} /etc/hosts`);
-    lines.push('mount -t tmpfs -o size=512m,mode=1777 tmpfs /tmp');
+    if (privateTmp) lines.push('mount -t tmpfs -o size=512m,mode=1777 tmpfs /tmp');
     lines.push('echo sandbox-ready');
     lines.push('exec sleep 2147483647');
     this.holder = spawn('unshare', ['--mount', '--net', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
@@ -93,7 +101,6 @@ export class Sandbox {
     this.netNs = readlinkSync(`/proc/${this.holder.pid}/ns/net`);
     for (const { port, socketPath } of this.forwards) {
       assertSocketPath(socketPath);
-      if (/^\/(var|tmp)\//.test(socketPath)) throw new Error(`socket ${socketPath} must lie outside /var and /tmp, which the sandbox replaces`);
       this.#spawnHelper(['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socketPath}`], `forward-${port}`);
     }
     await Promise.all(this.forwards.map(({ port }) => this.#waitListening(port)));
@@ -101,11 +108,14 @@ export class Sandbox {
 
   /**
    * Starts a process inside the sandbox. Its stdout and stderr lines go to `onLine`.
+   * `networkOnly` joins only the network namespace: the process sees the host's file system
+   * (the forwarders, whose Unix sockets live on the host).
    * @param {string[]} argv
-   * @param {{env: Record<string,string>, cwd?: string, onLine: (stream: string, line: string) => void}} options
+   * @param {{env: Record<string,string>, cwd?: string, networkOnly?: boolean, onLine: (stream: string, line: string) => void}} options
    */
-  spawn(argv, { env, cwd = '/', onLine }) {
-    const child = spawn('nsenter', ['--target', String(this.holder.pid), '--mount', '--net', `--wdns=${cwd}`, '--', ...argv], {
+  spawn(argv, { env, cwd = '/', onLine, networkOnly = false }) {
+    const namespaces = networkOnly ? ['--net'] : ['--mount', '--net', `--wdns=${cwd}`];
+    const child = spawn('nsenter', ['--target', String(this.holder.pid), ...namespaces, '--', ...argv], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,7 +141,10 @@ export class Sandbox {
   async exposeInside(host, port) {
     const socketPath = join(this.workDir, `in-${++this.reverseCount}.sock`);
     assertSocketPath(socketPath);
-    this.#spawnHelper(['socat', `UNIX-LISTEN:${socketPath},fork,unlink-early`, `TCP:${host}:${port}`], `expose-${port}`);
+    // The forwarder runs in the host's file system, so it resolves names the way the sandbox's
+    // /etc/hosts does here.
+    const address = LOOPBACK_NAMES.has(host) ? '127.0.0.1' : host;
+    this.#spawnHelper(['socat', `UNIX-LISTEN:${socketPath},fork,unlink-early`, `TCP:${address}:${port}`], `expose-${port}`);
     for (let i = 0; i < 200; i++) {
       if (existsSync(socketPath)) return socketPath;
       await new Promise((r) => setTimeout(r, 10));
@@ -193,7 +206,7 @@ export class Sandbox {
   }
 
   #spawnHelper(argv, name) {
-    const child = this.spawn(argv, { env: { PATH: process.env.PATH }, onLine: (_s, line) => this.log(`[${name}] ${line}`) });
+    const child = this.spawn(argv, { env: { PATH: process.env.PATH }, networkOnly: true, onLine: (_s, line) => this.log(`[${name}] ${line}`) });
     child.on('error', (err) => this.log(`[${name}] could not start: ${err.message}`));
     return child;
   }
