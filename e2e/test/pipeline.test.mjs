@@ -133,8 +133,12 @@ describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
     assert.deepEqual({ lost: lost.length, duplicated: duplicated.length }, { lost: 0, duplicated: 0 });
     assert.equal(handlers.length, 200);
     assert.equal(new Set(handlers.map((h) => h.id)).size, 200);
-    const envs = p.service.environments(backend);
-    assert.equal(envs.at(-1).invocations.filter((r) => r.status === 'success').length >= 200, true, 'all 200 ran in one warm environment');
+    const records = p.service.environments(backend).at(-1).invocations.filter((r) => r.status === 'success');
+    assert.ok(records.length >= 200, 'all 200 ran in one warm environment');
+    // Informational, never a pass/fail: how long the extension worked after the response.
+    const after = records.slice(-200).map((r) => r.extensionsDoneAt - r.respondedAt).sort((x, y) => x - y);
+    const pct = (q) => after[Math.min(after.length - 1, Math.floor(q * after.length))];
+    console.log(`# extension time after the response over 200 invocations: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${after.at(-1)} ms`);
   });
 
   test('d. SHUTDOWN drains everything left, within the shutdown limit', async () => {
