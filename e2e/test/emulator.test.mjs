@@ -18,7 +18,7 @@ describe('Lambda environment emulator', () => {
     service.register({ name: 'behaviours', runtime: 'nodejs22.x', timeoutSeconds: 1, codeDir: join(FIXTURES, 'handlers', 'behaviours'), layerDirs: [recorderLayer] });
     service.register({ name: 'missing-handler', runtime: 'nodejs24.x', handler: 'nothere.handler', codeDir: join(FIXTURES, 'handlers', 'behaviours') });
   });
-  after(async (t) => {
+  after(async () => {
     await service?.stop();
   });
 
