@@ -4,8 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FIXTURES, json, processState, recorderRecords, startService } from './harness.mjs';
+import { eventually, FIXTURES, json, processState, recorderRecords, startService } from './harness.mjs';
 import { parseTraceHeader } from '../src/emulator/xray-trace-header.mjs';
+import { postInvoke } from '../src/emulator/lambda-service.mjs';
 
 const recorderLayer = join(FIXTURES, 'layers', 'recorder-extension');
 
@@ -61,7 +62,11 @@ describe('Lambda environment emulator', () => {
   test('gives extensions INVOKE with deadline and tracing, Telemetry API platform events, and waits for event/next', async () => {
     const result = await service.invoke('echo-cjs-22', { i: 3 });
     const record = await result.done;
-    const records = recorderRecords(service, 'echo-cjs-22');
+    const records = await eventually(() => {
+      const all = recorderRecords(service, 'echo-cjs-22');
+      return all.some((r) => r.recorder === 'done' && r.requestId === result.requestId) && all;
+    });
+    assert.ok(records, 'the extension never printed its done line');
     const registered = records.find((r) => r.recorder === 'registered');
     assert.equal(registered.status, 200);
     assert.deepEqual(registered.body, { functionName: 'echo-cjs-22', functionVersion: '$LATEST', handler: 'index.handler' });
@@ -75,7 +80,13 @@ describe('Lambda environment emulator', () => {
     const done = records.find((r) => r.recorder === 'done' && r.requestId === result.requestId);
     assert.ok(done, 'the extension saw platform.runtimeDone for the request before calling event/next');
     assert.ok(record.extensionsDoneAt >= done.at, 'the invocation ended only after the extension called event/next');
-    const delivered = service.environments('echo-cjs-22').at(-1).telemetryApi.delivered.flatMap((b) => b.events);
+    // A batch counts as delivered when the subscriber's answer is read, which may come just after
+    // the extension's event/next.
+    const delivered = await eventually(() => {
+      const events = service.environments('echo-cjs-22').at(-1).telemetryApi.delivered.flatMap((b) => b.events);
+      return events.some((e) => e.type === 'platform.runtimeDone' && e.record.requestId === result.requestId) && events;
+    });
+    assert.ok(delivered, 'platform.runtimeDone was never delivered');
     const types = delivered.filter((e) => e.record.requestId === result.requestId).map((e) => e.type);
     assert.ok(types.includes('platform.start') && types.includes('platform.runtimeDone'), `got ${types}`);
     assert.equal(delivered.find((e) => e.type === 'platform.runtimeDone' && e.record.requestId === result.requestId).record.status, 'success');
@@ -127,6 +138,22 @@ describe('Lambda environment emulator', () => {
     assert.match(body.errorMessage, /nothere/);
   });
 
+  test('the Invoke API answers like Lambda: payload, X-Amz-Function-Error, 404 for an unknown function, trace header joined', async () => {
+    const upstream = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    const ok = await postInvoke(service.endpoint, 'echo-cjs-22', { via: 'http' }, { 'X-Amzn-Trace-Id': upstream });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.headers['x-amz-function-error'], undefined);
+    const body = JSON.parse(ok.payload.toString());
+    assert.deepEqual(body.echo, { via: 'http' });
+    assert.equal(parseTraceHeader(body.traceId).root, '1-5759e988-bd862e3fe1be46a994272793', 'the caller’s trace continues');
+    assert.notEqual(parseTraceHeader(body.traceId).parent, '53995c3f42cd8ad8', 'the handler’s parent is Lambda’s function segment');
+    const failed = await postInvoke(service.endpoint, 'behaviours', { throw: 'bad' });
+    assert.equal(failed.statusCode, 200);
+    assert.equal(failed.headers['x-amz-function-error'], 'Unhandled');
+    const missing = await postInvoke(service.endpoint, 'nope', {});
+    assert.equal(missing.statusCode, 404);
+  });
+
   test('SHUTDOWN (spindown) reaches extensions, which exit within the 2 s limit', async () => {
     await (await service.invoke('echo-cjs-22', {})).done;
     const env = service.environments('echo-cjs-22').at(-1);
@@ -134,8 +161,11 @@ describe('Lambda environment emulator', () => {
     await env.shutdown('spindown');
     assert.ok(Date.now() - started < 2000);
     assert.deepEqual(env.shutdowns.map((s) => [s.reason, s.receivers]), [['spindown', ['recorder']]]);
-    const records = recorderRecords(service, 'echo-cjs-22');
+    const records = await eventually(() => {
+      const all = recorderRecords(service, 'echo-cjs-22');
+      return all.some((r) => r.recorder === 'exiting') && all;
+    });
+    assert.ok(records, 'the extension never printed that it exits');
     assert.ok(records.some((r) => r.recorder === 'event' && r.event.eventType === 'SHUTDOWN' && r.event.shutdownReason === 'spindown'));
-    assert.ok(records.some((r) => r.recorder === 'exiting'));
   });
 });

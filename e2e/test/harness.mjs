@@ -68,3 +68,16 @@ export async function processState(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
 }
+
+/**
+ * Polls until `check` returns a truthy value (a process's output can reach us a moment after the
+ * HTTP call that followed it). Returns the last value.
+ */
+export async function eventually(check, { timeoutMs = 2000, intervalMs = 10 } = {}) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value || Date.now() > until) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -141,8 +141,8 @@ export class ExecutionEnvironment {
       return error;
     }
     this.extensionsApi.registrationOpen = false;
+    await this.#freeze();
     this.phase = 'ready';
-    this.#freeze();
     return undefined;
   }
 
@@ -219,9 +219,9 @@ export class ExecutionEnvironment {
       await this.#reset('failure');
       return record;
     }
-    this.phase = 'ready';
-    this.#freeze();
+    await this.#freeze();
     record.frozenAt = Date.now();
+    this.phase = 'ready';
     return record;
   }
 
@@ -275,9 +275,9 @@ export class ExecutionEnvironment {
     return [...this.extensionsApi.byId.values()].filter((e) => !e.heldNext || e.queue.length > 0).map((e) => e.name);
   }
 
-  #freeze() {
+  async #freeze() {
     this.telemetryApi.pause();
-    this.sandbox.freeze();
+    await this.sandbox.freeze();
   }
 
   #thaw() {

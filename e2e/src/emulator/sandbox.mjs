@@ -166,10 +166,30 @@ export class Sandbox {
     return pids;
   }
 
-  /** Stops every process of the environment, as Lambda freezes it between invocations. */
-  freeze() {
-    this.#signalAll('SIGSTOP');
+  /**
+   * Stops every process of the environment, as Lambda freezes it between invocations, and
+   * resolves once the kernel reports each one stopped. Processes forked while the signals went
+   * out (a forwarder accepting a connection) are caught by scanning again.
+   */
+  async freeze() {
+    const signalled = new Set();
+    for (let round = 0; round < 10; round++) {
+      const fresh = this.pids().filter((pid) => !signalled.has(pid));
+      if (fresh.length === 0) break;
+      for (const pid of fresh) {
+        signalled.add(pid);
+        signal(pid, 'SIGSTOP');
+      }
+    }
     this.frozen = true;
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      const running = this.pids().filter((pid) => !isStopped(pid));
+      if (running.length === 0) return;
+      for (const pid of running) signal(pid, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    this.log(`some processes did not stop within 2 s: ${this.pids().filter((pid) => !isStopped(pid)).join(', ')}`);
   }
 
   /** Resumes every process of the environment. */
@@ -195,14 +215,8 @@ export class Sandbox {
     this.holder?.kill('SIGKILL');
   }
 
-  #signalAll(signal) {
-    for (const pid of this.pids()) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // already gone
-      }
-    }
+  #signalAll(name) {
+    for (const pid of this.pids()) signal(pid, name);
   }
 
   #spawnHelper(argv, name) {
@@ -224,6 +238,25 @@ export class Sandbox {
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`forwarder on port ${port} inside the sandbox did not start listening (is socat installed?)`);
+  }
+}
+
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/** True when /proc says the process is stopped (T) or gone. */
+function isStopped(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't' || state === 'Z' || state === 'X';
+  } catch {
+    return true;
   }
 }
 
