@@ -26,7 +26,7 @@ type running struct {
 
 // start runs a pipeline with an OTLP/HTTP receiver on a free loopback port
 // and the awsxray exporter pointed at a local X-Ray stand-in.
-func start(t *testing.T, maxSpans int, receiverExtra string) *running {
+func start(t testing.TB, maxSpans int, receiverExtra string) *running {
 	t.Helper()
 	testsupport.SetAWSTestEnv(t)
 	xray := testsupport.NewXRay(t)
@@ -70,7 +70,7 @@ service:
 	return &running{pipeline: p, addr: addr, xray: xray, logs: logs}
 }
 
-func flush(t *testing.T, p *Pipeline, timeout time.Duration) FlushResult {
+func flush(t testing.TB, p *Pipeline, timeout time.Duration) FlushResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -15,7 +15,7 @@ import (
 )
 
 // FreeLoopbackAddr returns a 127.0.0.1 address with a port free right now.
-func FreeLoopbackAddr(t *testing.T) string {
+func FreeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,7 +101,7 @@ func XRayTraceID(id pcommon.TraceID) string {
 }
 
 // PostOTLP sends td as OTLP/HTTP protobuf to http://addr/v1/traces.
-func PostOTLP(t *testing.T, addr string, td ptrace.Traces) *http.Response {
+func PostOTLP(t testing.TB, addr string, td ptrace.Traces) *http.Response {
 	t.Helper()
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
@@ -111,7 +111,7 @@ func PostOTLP(t *testing.T, addr string, td ptrace.Traces) *http.Response {
 }
 
 // PostRaw sends body to http://addr/v1/traces with the given content type.
-func PostRaw(t *testing.T, addr, contentType string, body []byte) *http.Response {
+func PostRaw(t testing.TB, addr, contentType string, body []byte) *http.Response {
 	t.Helper()
 	resp, err := http.Post("http://"+addr+"/v1/traces", contentType, bytes.NewReader(body))
 	if err != nil {

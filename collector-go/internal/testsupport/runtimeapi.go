@@ -41,7 +41,7 @@ type RuntimeAPI struct {
 }
 
 // NewRuntimeAPI starts the stand-in.
-func NewRuntimeAPI(t *testing.T, telemetrySupported bool) *RuntimeAPI {
+func NewRuntimeAPI(t testing.TB, telemetrySupported bool) *RuntimeAPI {
 	t.Helper()
 	r := &RuntimeAPI{
 		TelemetrySupported: telemetrySupported,
@@ -147,7 +147,7 @@ func (r *RuntimeAPI) Shutdown(reason string, timeout time.Duration) {
 
 // RuntimeDone pushes platform.runtimeDone for requestID to the subscriber,
 // the way the Telemetry API delivers a batch.
-func (r *RuntimeAPI) RuntimeDone(t *testing.T, requestID string) {
+func (r *RuntimeAPI) RuntimeDone(t testing.TB, requestID string) {
 	t.Helper()
 	uri := r.SubscribedURI()
 	if uri == "" {
@@ -169,7 +169,7 @@ func (r *RuntimeAPI) RuntimeDone(t *testing.T, requestID string) {
 }
 
 // WaitNext waits for the extension's next call to /extension/event/next.
-func (r *RuntimeAPI) WaitNext(t *testing.T, within time.Duration) time.Time {
+func (r *RuntimeAPI) WaitNext(t testing.TB, within time.Duration) time.Time {
 	t.Helper()
 	select {
 	case at := <-r.NextCalls:

@@ -27,7 +27,7 @@ type XRay struct {
 }
 
 // NewXRay starts a stand-in that accepts every request.
-func NewXRay(t *testing.T) *XRay {
+func NewXRay(t testing.TB) *XRay {
 	t.Helper()
 	x := &XRay{release: make(chan struct{})}
 	x.Server = httptest.NewServer(http.HandlerFunc(x.serve))
@@ -122,7 +122,7 @@ func (x *XRay) Calls() int {
 
 // SetAWSTestEnv gives the AWS SDK dummy credentials and keeps it away from
 // the EC2 instance metadata service and shared config files.
-func SetAWSTestEnv(t *testing.T) {
+func SetAWSTestEnv(t testing.TB) {
 	t.Helper()
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
