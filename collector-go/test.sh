@@ -16,4 +16,20 @@ if [[ -n "$unformatted" ]]; then
   exit 1
 fi
 go vet -tags "$tags" ./...
-go test -tags "$tags" -count=1 "$@" ./...
+
+if [[ "${1:-}" == "-json" ]]; then
+  exec go test -tags "$tags" -count=1 "$@" ./...
+fi
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+go test -tags "$tags" -count=1 -v "$@" ./... > "$log" 2>&1 || status=$?
+# Package results and anything that failed, then one summary line.
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL|_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true
+passed="$(grep -cE '^\s*--- PASS' "$log" || true)"
+failed="$(grep -cE '^\s*--- FAIL' "$log" || true)"
+echo "collector-go: ${passed} passed, ${failed} failed"
+if [[ "$status" -ne 0 && "$failed" -eq 0 ]]; then
+  cat "$log" >&2   # a build failure or panic outside a test
+fi
+exit "$status"
