@@ -34,9 +34,11 @@ export async function measureThroughput({ environment, standIn, bursts, connecti
       });
       const seconds = (performance.now() - startedAt) / 1000;
       const lost = sent.filter((id) => !standIn.segmentIds.has(id)).length - refused;
-      const result = { spans, refused, lost, seconds, spansPerSecond: (spans - refused) / seconds, putRequests: standIn.putRequests };
+      // The collector logs each flush: how long the export to X-Ray took and what it dropped.
+      const flush = lastFlush(environment.logs);
+      const result = { spans, refused, lost, seconds, spansPerSecond: (spans - refused) / seconds, putRequests: standIn.putRequests, flush };
       results.push(result);
-      log(`throughput: ${spans} spans in ${seconds.toFixed(3)} s = ${Math.round(result.spansPerSecond)} spans/s, lost ${lost}, refused ${refused}, ${standIn.putRequests} PutTraceSegments calls`);
+      log(`throughput: ${spans} spans in ${seconds.toFixed(3)} s = ${Math.round(result.spansPerSecond)} spans/s, lost ${lost}, refused ${refused}, ${standIn.putRequests} PutTraceSegments calls; flush ${JSON.stringify(flush)}`);
       if (lost > 0 || refused > 0) break;
     }
   } finally {
@@ -50,4 +52,19 @@ export async function measureThroughput({ environment, standIn, bursts, connecti
     },
     bursts: results,
   };
+}
+
+/** The collector's last flush log record ("flush" or "flush dropped spans"). */
+function lastFlush(logs) {
+  for (let i = logs.length - 1; i >= 0; i--) {
+    const line = logs[i];
+    if (!line.startsWith('collector: {') || !line.includes('"msg":"flush')) continue;
+    try {
+      const record = JSON.parse(line.slice('collector: '.length));
+      return { durationMs: record.duration_ms, exported: record.exported_spans, dropped: record.dropped_spans, rejected: record.rejected_spans, error: record.error };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }

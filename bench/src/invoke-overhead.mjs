@@ -3,7 +3,9 @@
 // layer, the environment OtelTracedFunction sets) and one untraced (no layers), invoked
 // alternately, one of each per round. Response latency is what an Invoke API caller waits for:
 // from the call until the runtime's response, each invocation starting on a frozen, warm
-// environment. Post-invoke time is from the runtime's POST .../response to the collector's next
+// environment. A third function, the preload without the collector (its export is refused at
+// once on loopback), splits the added latency into span work and the export to the collector.
+// Post-invoke time is from the runtime's POST .../response to the collector's next
 // /extension/event/next (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-invoke).
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -77,14 +79,19 @@ export async function measureInvokeOverhead(options) {
   const common = { runtime: options.runtime, codeDir: taskDir, memorySize: 1024, timeoutSeconds: 10, activeTracing: true };
   service.register({ ...common, name: 'traced', layerDirs: [collectorLayerDir, preloadLayerDir], environment: TRACED_ENVIRONMENT });
   service.register({ ...common, name: 'untraced' });
+  const preloadOnlyEnvironment = Object.fromEntries(Object.entries(TRACED_ENVIRONMENT).filter(([key]) => key !== 'OPENTELEMETRY_COLLECTOR_CONFIG_URI'));
+  service.register({ ...common, name: 'preload-only', layerDirs: [preloadLayerDir], environment: preloadOnlyEnvironment });
   await service.start();
-  const latency = { traced: [], untraced: [] };
+  const names = ['traced', 'untraced', 'preload-only'];
+  const latency = { traced: [], untraced: [], 'preload-only': [] };
   const post = { afterResponse: [], afterRuntimeDone: [] };
+  const measuredTracedRequests = new Set();
   let environmentsCreated = 0;
   standIn.reset();
   try {
     for (let roundIndex = -warmup; roundIndex < invocations; roundIndex++) {
-      const order = roundIndex % 2 === 0 ? ['traced', 'untraced'] : ['untraced', 'traced'];
+      const shift = ((roundIndex % names.length) + names.length) % names.length;
+      const order = names.map((_, i) => names[(i + shift) % names.length]);
       for (const name of order) {
         const started = performance.now();
         const out = await service.invoke(name, { round: roundIndex });
@@ -101,6 +108,7 @@ export async function measureInvokeOverhead(options) {
             const next = marks.nexts.at(-1);
             post.afterResponse.push(next - marks.responses.get(out.requestId));
             post.afterRuntimeDone.push(next - marks.runtimeDone.get(out.requestId));
+            measuredTracedRequests.add(out.requestId);
           }
           instrumentEnvironment(env);
         }
@@ -109,11 +117,14 @@ export async function measureInvokeOverhead(options) {
       if (roundIndex > 0 && roundIndex % 100 === 0) log(`invoke: ${roundIndex}/${invocations} rounds`);
     }
     await service.settle();
-    environmentsCreated = service.environments('traced').length + service.environments('untraced').length;
+    environmentsCreated = names.reduce((total, name) => total + service.environments(name).length, 0);
   } finally {
     await service.stop();
   }
-  if (environmentsCreated !== 2) throw new Error(`an environment was reset during the run (${environmentsCreated} created for 2 functions):\n${logs.slice(-30).join('\n')}`);
+  if (environmentsCreated !== names.length) throw new Error(`an environment was reset during the run (${environmentsCreated} created for ${names.length} functions):\n${logs.slice(-30).join('\n')}`);
+  // The collector's own timing of each export to X-Ray (its "flush" log record).
+  const flushes = collectorFlushes(logs).filter((f) => measuredTracedRequests.has(f.requestId)).map((f) => f.durationMs);
+  if (flushes.length === 0) throw new Error(`the collector logged no flush for the measured invocations:\n${logs.slice(-30).join('\n')}`);
   // Every span of every traced invocation, warm-up included, must have reached X-Ray.
   const spans = { expected: (warmup + invocations) * SPANS_PER_INVOCATION, received: standIn.documentsFrom.go };
   const p = (series, q) => percentile(series, q);
@@ -125,20 +136,41 @@ export async function measureInvokeOverhead(options) {
       invoke_traced_p99_ms: round(p(latency.traced, 99)),
       invoke_untraced_p50_ms: round(p(latency.untraced, 50)),
       invoke_untraced_p99_ms: round(p(latency.untraced, 99)),
+      invoke_preload_only_p50_ms: round(p(latency['preload-only'], 50)),
+      invoke_preload_only_p99_ms: round(p(latency['preload-only'], 99)),
       invoke_invocations_each: invocations,
       post_invoke_p50_ms: round(p(post.afterResponse, 50)),
       post_invoke_p99_ms: round(p(post.afterResponse, 99)),
       extension_after_runtime_done_p50_ms: round(p(post.afterRuntimeDone, 50)),
       extension_after_runtime_done_p99_ms: round(p(post.afterRuntimeDone, 99)),
+      collector_flush_p50_ms: round(p(flushes, 50)),
+      collector_flush_p99_ms: round(p(flushes, 99)),
       invoke_spans_lost: spans.expected - spans.received,
     },
     spans,
     distributions: {
       invoke_traced: summarize(latency.traced),
       invoke_untraced: summarize(latency.untraced),
+      invoke_preload_only: summarize(latency['preload-only']),
       post_invoke: summarize(post.afterResponse),
       extension_after_runtime_done: summarize(post.afterRuntimeDone),
     },
     logs,
   };
+}
+
+/** The collector's flush records in the emulator log: request ID and duration. */
+function collectorFlushes(logs) {
+  const flushes = [];
+  for (const line of logs) {
+    const at = line.indexOf(`extension:${EXTENSION_NAME}] {`);
+    if (at < 0 || !line.includes('"msg":"flush')) continue;
+    try {
+      const record = JSON.parse(line.slice(line.indexOf('{', at)));
+      flushes.push({ requestId: record.request_id, durationMs: record.duration_ms });
+    } catch {
+      // a line that only looks like a record
+    }
+  }
+  return flushes;
 }

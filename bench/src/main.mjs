@@ -8,6 +8,7 @@ import { bundleHandler } from './bundle-handler.mjs';
 import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
 import { checkLoads, measurePreloadStartup } from './preload-startup.mjs';
 import { measureCollectorReady } from './collector-ready.mjs';
+import { collectorInitTrace } from './collector-init-trace.mjs';
 import { measureInvokeOverhead } from './invoke-overhead.mjs';
 import { measureXRayRoundTrip } from './xray-round-trip.mjs';
 import { measureThroughput } from './collector-throughput.mjs';
@@ -80,6 +81,9 @@ try {
     });
     Object.assign(results, out.figures);
     Object.assign(distributions, out.distributions);
+    const trace = collectorInitTrace(join(collectorLayerDir('amd64'), 'extensions', 'otel-xray-collector'));
+    Object.assign(results, trace.figures);
+    details.collector_slowest_package_inits = trace.slowest;
   });
 
   await phase('invoke overhead', async () => {

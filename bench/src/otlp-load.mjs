@@ -53,8 +53,22 @@ export class OtlpSender {
     this.socketPath = socketPath;
   }
 
-  /** Resolves with the HTTP status. */
-  post(body) {
+  /**
+   * Resolves with the HTTP status. The forwarder behind the socket may still be starting: a
+   * refused or missing socket is retried for up to a second.
+   */
+  async post(body) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#postOnce(body);
+      } catch (err) {
+        if (attempt >= 100 || !['ECONNREFUSED', 'ENOENT'].includes(err.code)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
+
+  #postOnce(body) {
     return new Promise((resolve, reject) => {
       const req = request({
         socketPath: this.socketPath,

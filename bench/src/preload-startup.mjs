@@ -152,7 +152,8 @@ export async function checkLoads({ node, runtimeDir, taskDir }) {
       await timeOneStart({ node, runtimeDir, taskDir, variant });
       outcome[name] = 'loads';
     } catch (err) {
-      outcome[name] = `fails: ${/(TypeError|Error|Runtime\.[A-Za-z]+)[^\\"]*/.exec(err.message)?.[0] ?? err.message.slice(0, 200)}`;
+      const initError = /errorMessage[\\"]*:[\\"]*([^"\\]+)/.exec(err.message)?.[1];
+      outcome[name] = `fails: ${initError ?? err.message.split('\n')[0].slice(0, 200)}`;
     }
   }
   return outcome;

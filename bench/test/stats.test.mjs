@@ -30,3 +30,12 @@ test('paired differences need series of the same length', () => {
 test('summarize reports count, extremes and percentiles', () => {
   assert.deepEqual(summarize([3, 1, 2]), { n: 3, min: 1, p50: 2, p90: 3, p99: 3, max: 3 });
 });
+
+test('Go inittrace lines are parsed into package, start, clock and bytes', async () => {
+  const { parseInitTrace } = await import('../src/collector-init-trace.mjs');
+  const inits = parseInitTrace('init errors @0.015 ms, 0.59 ms clock, 0 bytes, 0 allocs\nnoise\ninit go.opentelemetry.io/otel/semconv/v1%2e40%2e0 @12 ms, 0.11 ms clock, 2048 bytes, 3 allocs\n');
+  assert.deepEqual(inits, [
+    { pkg: 'errors', atMs: 0.015, clockMs: 0.59, bytes: 0 },
+    { pkg: 'go.opentelemetry.io/otel/semconv/v1.40.0', atMs: 12, clockMs: 0.11, bytes: 2048 },
+  ]);
+});
