@@ -168,6 +168,14 @@ service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 		t.Fatalf("X-Ray received %v", docs)
 	}
 
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") || strings.HasPrefix(line, "VmRSS:") {
+				t.Logf("collector memory after one invoke: %s", strings.Join(strings.Fields(line), " "))
+			}
+		}
+	}
+
 	api.Shutdown("spindown", 2*time.Second)
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()

@@ -146,3 +146,17 @@ func TestMissingFileAndBadSchemeNameTheURI(t *testing.T) {
 		}
 	}
 }
+
+func TestComponentsWithoutSettingsUseTheirDefaults(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-west-2")
+	cfg, err := load(t, "yaml:receivers: {otlp: {protocols: {http: }}}\nexporters: {awsxray: , debug: }\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray, debug]}}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Receivers[0].Config.(*otlpreceiver.Config).Protocols.HTTP.Get().ServerConfig.NetAddr.Endpoint; got != "localhost:4318" {
+		t.Errorf("default http endpoint = %q, want localhost:4318", got)
+	}
+	if len(cfg.Exporters) != 2 {
+		t.Errorf("exporters = %v", cfg.Exporters)
+	}
+}
