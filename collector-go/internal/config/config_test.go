@@ -160,3 +160,24 @@ func TestComponentsWithoutSettingsUseTheirDefaults(t *testing.T) {
 		t.Errorf("exporters = %v", cfg.Exporters)
 	}
 }
+
+// The CDK construct passes non-default configurations as a yaml: URI holding
+// JSON, with ${env:AWS_REGION} left for the collector to expand.
+func TestJSONInAYamlURIWithEnvReferences(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-central-1")
+	uri := `yaml:{"receivers":{"otlp":{"protocols":{"http":{"endpoint":"127.0.0.1:4318","max_request_body_size":4194304}}}},` +
+		`"exporters":{"otlphttp/xray":{"traces_endpoint":"https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces","auth":{"authenticator":"sigv4auth"}}},` +
+		`"extensions":{"sigv4auth":{"region":"${env:AWS_REGION}","service":"xray"}},` +
+		`"service":{"extensions":["sigv4auth"],"pipelines":{"traces":{"receivers":["otlp"],"exporters":["otlphttp/xray"]}}}}`
+	cfg, err := load(t, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := cfg.Exporters[0].Config.(*otlphttpexporter.Config)
+	if exp.TracesEndpoint != "https://xray.eu-central-1.amazonaws.com/v1/traces" {
+		t.Errorf("traces_endpoint = %q", exp.TracesEndpoint)
+	}
+	if exp.QueueConfig.HasValue() {
+		t.Error("sending queue enabled")
+	}
+}
