@@ -81,7 +81,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err := c.start(ctx); err != nil {
 		c.logger.Error("collector did not start", zap.Error(err), zap.String("on_startup_failure", string(opts.Settings.OnStartupFailure)))
 		if opts.Settings.OnStartupFailure == settings.InitError {
-			if reportErr := c.client.InitError(ctx, ErrorTypeStartup, err); reportErr != nil {
+			reportCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if reportErr := c.client.InitError(reportCtx, ErrorTypeStartup, err); reportErr != nil {
 				c.logger.Error("reporting init error failed", zap.Error(reportErr))
 			}
 			return err
@@ -144,9 +146,11 @@ func (c *coordinator) loop(ctx context.Context) error {
 			}
 			c.logger.Error("event/next failed", zap.Error(err))
 			c.shutdown(time.Time{}, "event_next_failed")
-			if reportErr := c.client.ExitError(context.Background(), ErrorTypeFatal, err); reportErr != nil {
+			reportCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if reportErr := c.client.ExitError(reportCtx, ErrorTypeFatal, err); reportErr != nil {
 				c.logger.Error("reporting exit error failed", zap.Error(reportErr))
 			}
+			cancel()
 			return err
 		}
 		switch ev.EventType {
