@@ -52,7 +52,7 @@ export function limitOf(budget, results) {
  */
 export function judge(budget, results) {
   const value = results[budget.key];
-  if (typeof value !== 'number') return { status: 'unmeasured', note: 'not measured in this run' };
+  if (typeof value !== 'number') return { status: 'unmeasured', note: '' };
   const problems = [];
   const limit = limitOf(budget, results);
   if (limit !== undefined && value > limit) {

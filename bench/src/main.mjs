@@ -17,7 +17,7 @@ import { startXRayStandIn } from './xray-stand-in.mjs';
 import { describeMachine } from './machine.mjs';
 import { readSettings } from './settings.mjs';
 import { nodeDir, snapshotRuntime } from './runtimes.mjs';
-import { consoleTable, markdown } from './report.mjs';
+import { consoleTable, markdown, updateReadme } from './report.mjs';
 
 const log = (line) => console.log(`[bench] ${line}`);
 const settings = readSettings();
@@ -132,7 +132,9 @@ try {
 const machine = describeMachine({ benchNode: node22, repoDir: REPO_DIR });
 const document = { ...results, machine, settings, distributions, details, errors };
 writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null, 2)}\n`);
-writeFileSync(join(BENCH_DIR, 'RESULTS.md'), markdown(results, { machine, settings, breakdown: preloadBreakdown() }));
+const table = markdown(results, { machine, settings, breakdown: preloadBreakdown() });
+writeFileSync(join(BENCH_DIR, 'RESULTS.md'), table);
+updateReadme(join(BENCH_DIR, 'README.md'), table);
 console.log('');
 console.log(consoleTable(results));
 console.log('');

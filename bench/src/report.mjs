@@ -1,8 +1,9 @@
 // Renders a run's results: the console lines and bench/RESULTS.md, each figure beside its budget,
 // its same-run baseline and its anchor.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { BUDGETS, format, formatLimit, judge } from './budgets.mjs';
 
-const STATUS_TEXT = { within: 'within', over: 'MISSED', reported: 'reported', unmeasured: 'not measured' };
+const STATUS_TEXT = { within: 'within', over: 'MISSED', reported: 'reported', unmeasured: 'not measured in this run' };
 
 /** One row per budget: the strings both renderings show. */
 export function rows(results) {
@@ -56,4 +57,16 @@ export function markdown(results, { machine, settings, breakdown = [] }) {
     for (const { name, bytes } of breakdown) out.push(`| ${cell(name)} | ${bytes.toLocaleString('en-US')} |`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Replaces the table between the results markers of a README with `table`. */
+export function updateReadme(readmePath, table) {
+  if (!existsSync(readmePath)) return;
+  const text = readFileSync(readmePath, 'utf8');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) return;
+  writeFileSync(readmePath, `${text.slice(0, from + start.length)}\n${table}${text.slice(to)}`);
 }
