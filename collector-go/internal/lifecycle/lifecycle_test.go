@@ -301,3 +301,25 @@ func TestEventNextFailureReportsExitErrorAfterDraining(t *testing.T) {
 		t.Fatalf("X-Ray has %d segments, want the 3 of the invoke", got)
 	}
 }
+
+func TestRuntimeDoneTooCloseToTheDeadlineKeepsSpansForTheNextInvoke(t *testing.T) {
+	h := run(t, true)
+	h.api.WaitNext(t, hangGuard)
+	// 120 ms: whatever the scheduling, less than the 100 ms export window
+	// remains once the 50 ms margin is taken off.
+	h.api.Invoke("req-late", 120*time.Millisecond)
+	h.sendSpans(t, 6)
+	h.api.RuntimeDone(t, "req-late")
+	h.api.WaitNext(t, hangGuard)
+	if h.xray.Calls() != 0 {
+		t.Fatal("exported with too little time before the invoke deadline")
+	}
+	h.api.Invoke("req-next", 5*time.Second)
+	h.api.RuntimeDone(t, "req-next")
+	h.api.WaitNext(t, hangGuard)
+	if got := len(h.xray.Documents()); got != 3 {
+		t.Fatalf("the next invoke exported %d segments, want the 3 kept", got)
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
