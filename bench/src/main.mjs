@@ -3,10 +3,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMoto } from '../../e2e/src/support/moto-server.mjs';
-import { BENCH_DIR, BUILD_DIR, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorLayerDir } from './paths.mjs';
+import { BENCH_DIR, BUILD_DIR, PRELOAD_INIT, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorLayerDir } from './paths.mjs';
 import { bundleHandler } from './bundle-handler.mjs';
 import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
 import { checkLoads, measurePreloadStartup } from './preload-startup.mjs';
+import { profilePreload } from './profile-preload.mjs';
 import { measureCollectorReady } from './collector-ready.mjs';
 import { collectorInitTrace } from './collector-init-trace.mjs';
 import { measureInvokeOverhead } from './invoke-overhead.mjs';
@@ -57,6 +58,15 @@ const smallEntry = join(BENCH_DIR, 'fixtures', 'handlers', 'small', 'index.mjs')
 // ES module bundle (OutputFormat.ESM): every variant, the peer included, can load it.
 const smallTask = await bundleHandler(smallEntry, join(WORK_DIR, 'task-small'), { format: 'esm' });
 const smallCjsTask = await bundleHandler(smallEntry, join(WORK_DIR, 'task-small-cjs'), { format: 'cjs' });
+/** What the preload sees of Lambda when profiled on its own. */
+const PROFILE_ENV = {
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+  LAMBDA_TASK_ROOT: smallTask,
+  _HANDLER: 'index.handler',
+  AWS_LAMBDA_FUNCTION_NAME: 'bench-startup',
+  AWS_REGION: 'us-east-1',
+  OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk',
+};
 const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
 
 await phase('preload start-up', async () => {
@@ -65,6 +75,8 @@ await phase('preload start-up', async () => {
   Object.assign(distributions, out.distributions);
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask });
   log(`CommonJS bundle from esbuild: ${JSON.stringify(details.loads_cjs_bundle)}`);
+  details.preload_profile = profilePreload({ node: node22, preloadInit: PRELOAD_INIT, env: PROFILE_ENV });
+  log(`preload profile, milliseconds added over bare Node.js: ${JSON.stringify(details.preload_profile.added)}`);
 });
 
 const moto = await startMoto();

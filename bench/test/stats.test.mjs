@@ -39,3 +39,22 @@ test('Go inittrace lines are parsed into package, start, clock and bytes', async
     { pkg: 'go.opentelemetry.io/otel/semconv/v1.40.0', atMs: 12, clockMs: 0.11, bytes: 2048 },
   ]);
 });
+
+test('profile samples are grouped by what ran and summed in milliseconds', async () => {
+  const { groupProfile } = await import('../src/profile-preload.mjs');
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: { url: '', functionName: '(root)' } },
+      { id: 2, callFrame: { url: 'file:///opt/nodejs/otel-preload/chunks/sdk-X.mjs', functionName: 'start' } },
+      { id: 3, callFrame: { url: 'node:internal/modules/esm/resolve', functionName: 'resolve' } },
+      { id: 4, callFrame: { url: '', functionName: '(garbage collector)' } },
+    ],
+    samples: [2, 2, 3, 4, 2],
+    timeDeltas: [1000, 1000, 500, 250, 1000],
+  };
+  assert.deepEqual(groupProfile(profile), [
+    { group: 'preload: bundled code (SDK, instrumentations, esbuild interop)', ms: 3 },
+    { group: 'Node.js ES module loader (resolve, link, evaluate)', ms: 0.5 },
+    { group: 'garbage collection', ms: 0.3 },
+  ]);
+});
