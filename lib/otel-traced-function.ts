@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -9,9 +9,21 @@ import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import {
-  MAX_LAYERS, validateCollectorArchitecture, validateExecWrapper, validateInstrumentations, validateLayerCount, validateRuntime,
+  MAX_LAYERS, validateCollectorArchitecture, validateExecWrapper, validateFlushTimeout, validateInstrumentations, validateLayerCount, validateRuntime,
 } from './validation';
 
+
+/** Log levels of the collector extension. */
+export enum CollectorLogLevel {
+  /** Every export, with span counts. */
+  DEBUG = 'debug',
+  /** Start-up, drops and failures. */
+  INFO = 'info',
+  /** Drops and failures. */
+  WARN = 'warn',
+  /** Failures only. */
+  ERROR = 'error',
+}
 
 /** Properties of an {@link OtelTracedFunction}: those of a NodejsFunction, plus tracing. */
 export interface OtelTracedFunctionProps extends NodejsFunctionProps {
@@ -48,6 +60,22 @@ export interface OtelTracedFunctionProps extends NodejsFunctionProps {
   readonly collectorLayer?: OtelCollectorLayer;
 
   /**
+   * How long the collector may spend exporting an invocation's spans after the function has
+   * answered. This time counts toward the function's duration, so it must be shorter than
+   * `timeout`; spans not delivered by then are dropped and counted in the log.
+   *
+   * @default Duration.seconds(2)
+   */
+  readonly collectorFlushTimeout?: Duration;
+
+  /**
+   * The collector's log level.
+   *
+   * @default CollectorLogLevel.INFO
+   */
+  readonly collectorLogLevel?: CollectorLogLevel;
+
+  /**
    * The preload layer to use.
    *
    * @default - one layer per stack, shared by every traced function in it
@@ -61,8 +89,9 @@ export interface OtelTracedFunctionProps extends NodejsFunctionProps {
  * It adds the collector extension layer and the Node.js preload layer, loads the preload
  * through `NODE_OPTIONS`, turns on active tracing and grants the X-Ray write permissions.
  * Environment variables are set in this order, later ones winning:
- * 1. this construct's defaults (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
- *    `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, `OPENTELEMETRY_COLLECTOR_CONFIG_URI`);
+ * 1. this construct's defaults and typed props (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+ *    `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, `OPENTELEMETRY_COLLECTOR_CONFIG_URI`,
+ *    `OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT`, `OTEL_XRAY_COLLECTOR_LOG_LEVEL`);
  * 2. the `environment` prop and later `addEnvironment()` calls.
  * `NODE_OPTIONS` is the exception: the preload's `--import` is added to whatever it holds,
  * never twice.
@@ -104,6 +133,12 @@ export class OtelTracedFunction extends NodejsFunction {
     };
     if (serviceName !== undefined) {
       defaults.OTEL_SERVICE_NAME = serviceName;
+    }
+    if (props.collectorFlushTimeout !== undefined) {
+      defaults.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT = `${validateFlushTimeout(props.collectorFlushTimeout, props.timeout, where)}ms`;
+    }
+    if (props.collectorLogLevel !== undefined) {
+      defaults.OTEL_XRAY_COLLECTOR_LOG_LEVEL = props.collectorLogLevel;
     }
     const environment = {
       ...defaults,

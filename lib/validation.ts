@@ -1,3 +1,4 @@
+import { Duration, Token } from 'aws-cdk-lib';
 import { Architecture, ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { Instrumentation } from './instrumentation';
 
@@ -66,4 +67,30 @@ export function validateInstrumentations(instrumentations: Instrumentation[], wh
     }
   });
   return [...new Set(instrumentations)];
+}
+
+/** Lambda's default function timeout. */
+const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(3);
+
+/**
+ * The flush timeout in milliseconds: positive, and shorter than the function's timeout, since
+ * the extension's time after the response counts toward it.
+ */
+export function validateFlushTimeout(flushTimeout: Duration, timeout: Duration | undefined, where: string): number {
+  if (Token.isUnresolved(flushTimeout.toMilliseconds({ integral: false }))) {
+    return flushTimeout.toMilliseconds();
+  }
+  const ms = flushTimeout.toMilliseconds();
+  if (ms <= 0) {
+    throw new Error(`${where}: collectorFlushTimeout is ${flushTimeout.toHumanString()}; give a positive duration such as Duration.seconds(2).`);
+  }
+  const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
+  if (!Token.isUnresolved(functionTimeout.toMilliseconds()) && ms >= functionTimeout.toMilliseconds()) {
+    throw new Error(
+      `${where}: collectorFlushTimeout (${flushTimeout.toHumanString()}) is not shorter than the function's timeout ` +
+      `(${functionTimeout.toHumanString()}), and the export after each response counts toward it; ` +
+      'lower collectorFlushTimeout or raise timeout.',
+    );
+  }
+  return ms;
 }

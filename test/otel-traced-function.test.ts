@@ -1,8 +1,9 @@
 import * as path from 'path';
+import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Architecture, LayerVersion, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { Instrumentation, OtelCollectorLayer, OtelTracedFunction, TraceExporter } from '../lib';
+import { CollectorLogLevel, Instrumentation, OtelCollectorLayer, OtelTracedFunction, TraceExporter } from '../lib';
 import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
 import { CollectorBundling } from '../lib/collector-bundling';
 
@@ -173,6 +174,12 @@ describe('environment', () => {
     expect(variables({ instrumentations: [Instrumentation.HTTP, Instrumentation.HTTP] }).OTEL_NODE_ENABLED_INSTRUMENTATIONS).toBe('http');
   });
 
+  test('collector settings become its environment', () => {
+    const env = variables({ collectorFlushTimeout: Duration.millis(750), collectorLogLevel: CollectorLogLevel.DEBUG, timeout: Duration.seconds(5) });
+    expect(env.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT).toBe('750ms');
+    expect(env.OTEL_XRAY_COLLECTOR_LOG_LEVEL).toBe('debug');
+  });
+
   test('X-Ray exporter options are rendered into an inline collector configuration', () => {
     const uri = variables({ exporter: TraceExporter.xray({ region: 'us-west-2', indexedAttributes: ['http.route', 'tenant'] }) })
       .OPENTELEMETRY_COLLECTOR_CONFIG_URI;
@@ -275,6 +282,12 @@ describe('bad input fails at synth with the prop, the value and the fix', () => 
     const armLayer = new OtelCollectorLayer(stack, 'ArmLayer', { architecture: Architecture.ARM_64 });
     expect(fn('Mismatch', { collectorLayer: armLayer })).toThrow(
       /collectorLayer is built for arm64 but the function runs on x86_64/);
+  });
+
+  test('a flush timeout not shorter than the function timeout', () => {
+    expect(fn('Flush', { collectorFlushTimeout: Duration.seconds(3) })).toThrow(
+      /collectorFlushTimeout \(3 seconds\) is not shorter than the function's timeout \(3 seconds\).*lower collectorFlushTimeout or raise timeout/);
+    expect(fn('Zero', { collectorFlushTimeout: Duration.seconds(0) })).toThrow(/collectorFlushTimeout is 0 seconds; give a positive duration/);
   });
 
   test('an empty service name', () => {
