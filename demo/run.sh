@@ -27,8 +27,9 @@ run_step() {
       printf '\033[K'
       sleep 0.2
     else
-      sleep 5
-      [ $(((SECONDS - started) % 30)) -lt 5 ] && printf '      ... %ds\n' $((SECONDS - started))
+      sleep 1
+      local elapsed=$((SECONDS - started))
+      if [ "$elapsed" -gt 0 ] && [ $((elapsed % 30)) -eq 0 ]; then printf '      ... %ds\n' "$elapsed"; fi
     fi
   done
   if wait "$pid"; then
@@ -40,6 +41,11 @@ run_step() {
     tail -n 40 "$log" >&2
     exit 1
   fi
+}
+
+skip_step() {
+  step_no=$((step_no + 1))
+  printf '\033[1m[%d/%d] %s\033[0m: up to date\n' "$step_no" "$STEPS" "$1"
 }
 
 newer_than() { # true when any file under $2... is newer than $1 (or $1 is missing)
@@ -58,26 +64,26 @@ run_step "System packages, aws-lambda-ric for Node.js 22 and 24, moto (e2e/setup
 if newer_than "$REPO_DIR/node_modules/.package-lock.json" "$REPO_DIR/package-lock.json"; then
   run_step "Project dependencies (npm ci)" npm ci --prefix "$REPO_DIR" --no-audit --no-fund
 else
-  run_step "Project dependencies (npm ci): up to date" true
+  skip_step "Project dependencies (npm ci)"
 fi
 
 if newer_than "$REPO_DIR/lib/index.js" "$REPO_DIR/lib" -name '*.ts' -not -name '*.d.ts'; then
   run_step "Construct library (npx projen compile)" bash -c "cd '$REPO_DIR' && npx projen compile"
 else
-  run_step "Construct library (npx projen compile): up to date" true
+  skip_step "Construct library (npx projen compile)"
 fi
 
 preload="$REPO_DIR/assets/preload-layer/nodejs/otel-preload/init.mjs"
 if newer_than "$preload" "$REPO_DIR/layer-src/src" "$REPO_DIR/layer-src/build.mjs" "$REPO_DIR/layer-src/package-lock.json"; then
   run_step "Preload layer (layer-src build)" bash -c "npm ci --prefix '$REPO_DIR/layer-src' --no-audit --no-fund && node '$REPO_DIR/layer-src/build.mjs'"
 else
-  run_step "Preload layer (layer-src build): up to date" true
+  skip_step "Preload layer (layer-src build)"
 fi
 
 if newer_than "$DEMO_DIR/node_modules/.package-lock.json" "$DEMO_DIR/package-lock.json"; then
   run_step "Sample app dependencies (npm ci in demo/)" npm ci --prefix "$DEMO_DIR" --no-audit --no-fund
 else
-  run_step "Sample app dependencies (npm ci in demo/): up to date" true
+  skip_step "Sample app dependencies (npm ci in demo/)"
 fi
 
 step_no=$((step_no + 1))
