@@ -74,7 +74,7 @@ describe('h. collector under the official runtime interface emulator', () => {
     socketPath = await sandbox.exposeInside('127.0.0.1', 8080);
   });
   after(async () => {
-    sandbox?.destroy();
+    await sandbox?.destroy();
     await p?.stop();
   });
 

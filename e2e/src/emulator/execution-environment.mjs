@@ -244,7 +244,7 @@ export class ExecutionEnvironment {
       for (const p of this.processes.values()) {
         if (p.exitCode === undefined) this.log('emulator', `${p.name} still running at the end of Shutdown: SIGKILL`);
       }
-      this.sandbox.destroy();
+      await this.sandbox.destroy();
       await withTimeout(Promise.all([...this.processes.values()].map((p) => p.exited)), 2000);
     }
     this.runtimeApi?.close();

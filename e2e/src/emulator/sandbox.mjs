@@ -198,21 +198,23 @@ export class Sandbox {
     this.frozen = false;
   }
 
-  /** Kills every process of the environment; the namespaces go with the last one. */
-  destroy() {
+  /**
+   * Kills every process of the environment and resolves when none is left; the namespaces go
+   * with the last one.
+   */
+  async destroy() {
     if (!this.netNs) return;
-    for (let round = 0; round < 3; round++) {
+    const until = Date.now() + 2000;
+    for (;;) {
       const pids = this.pids();
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+      if (pids.length === 0) return;
+      if (Date.now() > until) {
+        this.log(`processes ${pids.join(', ')} survived SIGKILL for 2 s`);
+        return;
       }
+      for (const pid of pids) signal(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 5));
     }
-    this.holder?.kill('SIGKILL');
   }
 
   #signalAll(name) {
