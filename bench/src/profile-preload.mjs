@@ -21,7 +21,7 @@ export function groupOf(callFrame) {
   if (url === 'node:internal/bootstrap/realm') return 'Node.js compiling the built-in modules loaded (http, https, zlib, ...)';
   if (url.startsWith('node:internal/modules/esm')) return 'Node.js ES module loader (resolve, link, evaluate)';
   if (url.startsWith('node:internal/modules')) return 'Node.js CommonJS loader';
-  return 'Node.js other built-ins';
+  return 'Node.js built-in module code (url, path, zlib, diagnostics_channel, ...)';
 }
 
 /** Sums a .cpuprofile's sample time per group, in milliseconds, largest first. */
