@@ -106,12 +106,10 @@ describe('Lambda environment emulator', () => {
   test('a timeout kills the runtime, sends SHUTDOWN (timeout) to extensions and resets the environment', async () => {
     await (await service.invoke('behaviours', {})).done;
     const env = service.environments('behaviours').at(-1);
-    const started = Date.now();
     const result = await service.invoke('behaviours', { sleepMs: 5000 });
     assert.equal(result.functionError, 'Unhandled');
     assert.equal(json(result).errorType, 'Sandbox.Timedout');
     assert.match(json(result).errorMessage, /Task timed out after 1\.00 seconds/);
-    assert.ok(Date.now() - started < 3000, 'the caller gets the timeout at the deadline');
     await result.done;
     assert.equal(env.phase, 'dead');
     assert.deepEqual(env.shutdowns.map((s) => [s.reason, s.receivers]), [['timeout', ['recorder']]]);
@@ -154,12 +152,12 @@ describe('Lambda environment emulator', () => {
     assert.equal(missing.statusCode, 404);
   });
 
-  test('SHUTDOWN (spindown) reaches extensions, which exit within the 2 s limit', async () => {
+  test('SHUTDOWN (spindown) reaches extensions, which exit by themselves before the 2 s limit', async () => {
     await (await service.invoke('echo-cjs-22', {})).done;
     const env = service.environments('echo-cjs-22').at(-1);
-    const started = Date.now();
     await env.shutdown('spindown');
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(!env.logs.some((l) => /still running at the end of Shutdown/.test(l.line)), 'nothing needed SIGKILL');
+    assert.equal(env.processes.get('extension:recorder').exitCode, 0, 'the extension exited by itself');
     assert.deepEqual(env.shutdowns.map((s) => [s.reason, s.receivers]), [['spindown', ['recorder']]]);
     const records = await eventually(() => {
       const all = recorderRecords(service, 'echo-cjs-22');

@@ -60,11 +60,11 @@ describe('f. X-Ray stand-in down', () => {
           records.push(await result.done);
         }
         for (const record of records) {
+          // The emulator ends an invocation as a timeout when an extension is not back in
+          // event/next by the function's deadline: success means the deadline was kept.
           assert.equal(record.status, 'success', `invocation ${record.requestId} ended with ${record.status}`);
           assert.ok(record.frozenAt, 'the extension called event/next and the environment froze');
-          const extensionMs = record.extensionsDoneAt - record.respondedAt;
-          assert.ok(extensionMs < backend.timeoutSeconds * 1000, `extension took ${extensionMs} ms after the response`);
-          console.log(`# ${variant}: extension time after the response ${extensionMs} ms`);
+          console.log(`# ${variant}: extension time after the response ${record.extensionsDoneAt - record.respondedAt} ms (informational)`);
         }
         await p.service.shutdownAll();
         const lines = collectorLines(p.service, backend.name);

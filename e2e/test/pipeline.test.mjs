@@ -147,13 +147,11 @@ describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
     for (let i = 0; i < 3; i++) results.push(await p.service.invoke(backend, { name: `drain-${i}` }));
     const env = p.service.environments(backend).at(-1);
     await p.service.settle();
-    const started = Date.now();
     await env.shutdown('spindown');
-    const took = Date.now() - started;
     assert.deepEqual(env.shutdowns.map((s) => s.receivers), [[COLLECTOR_EXTENSION]]);
     const collector = env.processes.get(`extension:${COLLECTOR_EXTENSION}`);
+    // The emulator SIGKILLs whatever still runs after Lambda's 2,000 ms: exit code 0 means in time.
     assert.equal(collector.exitCode, 0, 'the collector exits by itself after SHUTDOWN');
-    assert.ok(took < 2000, `Shutdown took ${took} ms; Lambda allows 2000 ms`);
     const traces = await p.reader.traces(results.map((r) => r.traceId));
     for (const r of results) {
       const nodes = traces.find((t) => t.traceId === r.traceId)?.nodes ?? [];
