@@ -141,6 +141,18 @@ describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
     console.log(`# extension time after the response over 200 invocations: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${after.at(-1)} ms`);
   });
 
+  test('an upstream trace header with Sampled=0 is respected: nothing reaches X-Ray', async () => {
+    const backend = p.functions.Backend.name;
+    const root = '1-6b000000-0123456789abcdef01234567';
+    const result = await p.service.invoke(backend, { name: 'unsampled' }, { traceHeader: `Root=${root};Parent=53995c3f42cd8ad8;Sampled=0` });
+    assert.equal(result.functionError, undefined, result.payload.toString());
+    assert.equal(result.traceId, root);
+    await result.done;
+    await p.service.settle();
+    const trace = await p.reader.trace(root);
+    assert.equal(trace?.nodes.length ?? 0, 0, `documents recorded for an unsampled trace: ${JSON.stringify(trace?.nodes.map((n) => n.name))}`);
+  });
+
   test('d. SHUTDOWN right after a burst: nothing lost, the collector exits by itself in time (the drain of held spans: rie.test.mjs)', async () => {
     const backend = p.functions.Backend.name;
     const results = [];
