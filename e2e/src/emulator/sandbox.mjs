@@ -99,6 +99,11 @@ export class Sandbox {
       throw new Error(`could not create the sandbox (unshare --mount --net; needs root): ${stderr.trim() || 'no output'}`);
     }
     this.netNs = readlinkSync(`/proc/${this.holder.pid}/ns/net`);
+    // If the emulator's process ends without tearing down, take the environment's processes along.
+    this.killOnExit = () => {
+      for (const pid of this.pids()) signal(pid, 'SIGKILL');
+    };
+    process.once('exit', this.killOnExit);
     for (const { port, socketPath } of this.forwards) {
       assertSocketPath(socketPath);
       this.#spawnHelper(['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socketPath}`], `forward-${port}`);
@@ -204,6 +209,7 @@ export class Sandbox {
    */
   async destroy() {
     if (!this.netNs) return;
+    process.removeListener('exit', this.killOnExit);
     const until = Date.now() + 2000;
     for (;;) {
       const pids = this.pids();

@@ -39,6 +39,10 @@ export async function startMoto({ port, log = () => {} } = {}) {
       }
     });
   }
+  // Never outlive the process that started it, even when that one ends abruptly.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const started = Date.now();
   for (;;) {
