@@ -70,7 +70,7 @@ const PROFILE_ENV = {
 const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
 
 await phase('preload start-up', async () => {
-  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, runs: settings.BENCH_STARTUP_RUNS, log });
+  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, runs: settings.BENCH_STARTUP_RUNS, log });
   Object.assign(results, out.figures);
   Object.assign(distributions, out.distributions);
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask });

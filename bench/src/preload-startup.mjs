@@ -109,14 +109,21 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
  * Measures every variant `runs` times, interleaved, after one warm-up round.
  * @returns {Promise<Record<string, number>>} figures for results.json
  */
-export async function measurePreloadStartup({ node, runtimeDir, taskDir, runs, log = () => {} }) {
+export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, runs, log = () => {} }) {
   const variants = startupVariants();
-  const names = Object.keys(variants);
+  // Each start: a variant and the handler bundle it loads. The ES module bundle serves the
+  // comparison with the peer; the CommonJS bundle, NodejsFunction's default, only bare and preload.
+  const starts = {
+    ...Object.fromEntries(Object.entries(variants).map(([name, variant]) => [name, { variant, taskDir }])),
+    bareCjs: { variant: variants.bare, taskDir: cjsTaskDir },
+    preloadCjs: { variant: variants.preload, taskDir: cjsTaskDir },
+  };
+  const names = Object.keys(starts);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let roundIndex = -1; roundIndex < runs; roundIndex++) {
     const order = names.map((_, i) => names[(i + Math.max(roundIndex, 0)) % names.length]);
     for (const name of order) {
-      const ms = await timeOneStart({ node, runtimeDir, taskDir, variant: variants[name] });
+      const ms = await timeOneStart({ node, runtimeDir, ...starts[name] });
       if (roundIndex >= 0) samples[name].push(ms);
     }
     if (roundIndex >= 0 && (roundIndex + 1) % 10 === 0) log(`start-up: ${roundIndex + 1}/${runs} rounds`);
@@ -131,11 +138,12 @@ export async function measurePreloadStartup({ node, runtimeDir, taskDir, runs, l
 }
 
 function figuresOf(samples) {
-  const costOf = (name) => round(median(pairedDifferences(samples[name], samples.bare)));
+  const costOf = (name, base = 'bare') => round(median(pairedDifferences(samples[name], samples[base])));
   return {
     preload_startup_ms: costOf('preload'),
     peer_preload_startup_ms: costOf('peer'),
     peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
+    preload_startup_cjs_bundle_ms: costOf('preloadCjs', 'bareCjs'),
     bare_node_startup_ms: round(median(samples.bare)),
   };
 }
