@@ -18,6 +18,7 @@ describe('Lambda environment emulator', () => {
     service.register({ name: 'echo-esm-24', runtime: 'nodejs24.x', codeDir: join(FIXTURES, 'handlers', 'echo-esm'), handler: 'index.handler' });
     service.register({ name: 'behaviours', runtime: 'nodejs22.x', timeoutSeconds: 1, codeDir: join(FIXTURES, 'handlers', 'behaviours'), layerDirs: [recorderLayer] });
     service.register({ name: 'missing-handler', runtime: 'nodejs24.x', handler: 'nothere.handler', codeDir: join(FIXTURES, 'handlers', 'behaviours') });
+    service.register({ name: 'extension-init-error', runtime: 'nodejs22.x', codeDir: join(FIXTURES, 'handlers', 'echo-cjs'), layerDirs: [join(FIXTURES, 'layers', 'init-error-extension')] });
   });
   after(async () => {
     await service?.stop();
@@ -134,6 +135,24 @@ describe('Lambda environment emulator', () => {
     const body = json(result);
     assert.equal(body.errorType, 'Runtime.ImportModuleError');
     assert.match(body.errorMessage, /nothere/);
+  });
+
+  test('the Extensions API refuses bad requests with the field and the fix, and an extension’s init/error fails Init', async () => {
+    const result = await service.invoke('extension-init-error', {});
+    assert.equal(result.functionError, 'Unhandled');
+    assert.equal(json(result).errorType, 'Extension.ConfigInvalid');
+    const lines = service.environments('extension-init-error').flatMap((env) => env.logs)
+      .filter((l) => l.source === 'extension:misconfigured' && l.line.startsWith('{'))
+      .map((l) => JSON.parse(l.line));
+    const answer = (what) => lines.find((l) => l.misconfigured === what);
+    assert.equal(answer('bad-events').status, 400);
+    assert.match(JSON.parse(answer('bad-events').body).errorMessage, /events \["BOGUS"\] are not valid: use "INVOKE" and\/or "SHUTDOWN"/);
+    assert.equal(answer('no-name').status, 400);
+    assert.match(JSON.parse(answer('no-name').body).errorMessage, /Lambda-Extension-Name is missing/);
+    assert.equal(answer('registered').status, 200);
+    assert.equal(answer('unknown-id').status, 403);
+    assert.equal(answer('init-error').status, 202);
+    assert.equal(service.environments('extension-init-error').at(-1).phase, 'dead', 'the failed environment is gone');
   });
 
   test('the Invoke API answers like Lambda: payload, X-Amz-Function-Error, 404 for an unknown function, trace header joined', async () => {
