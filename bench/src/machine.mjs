@@ -10,14 +10,14 @@ function output(command, args, cwd) {
   }
 }
 
-/** @param {{benchNode: string, repoDir: string}} options */
-export function describeMachine({ benchNode, repoDir }) {
+/** @param {{nodes: Record<string, string>, repoDir: string}} options  nodes: label -> node binary */
+export function describeMachine({ nodes, repoDir }) {
   return {
     cores: availableParallelism(),
     cpu_model: cpus()[0]?.model ?? 'unknown',
     memory_gib: Math.round(totalmem() / 1024 ** 3),
     kernel: release(),
-    node_benchmarked: output(benchNode, ['--version']),
+    node_benchmarked: Object.fromEntries(Object.entries(nodes).map(([label, binary]) => [label, output(binary, ['--version'])])),
     node_harness: process.version,
     go: output('go', ['version']),
     commit: output('git', ['rev-parse', '--short', 'HEAD'], repoDir),

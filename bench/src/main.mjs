@@ -147,7 +147,7 @@ try {
   await moto.stop();
 }
 
-const machine = describeMachine({ benchNode: node22, repoDir: REPO_DIR });
+const machine = describeMachine({ nodes: { 'start-up': node22, nodejs22x: join(nodeDir(22), 'bin', 'node'), nodejs24x: join(nodeDir(24), 'bin', 'node') }, repoDir: REPO_DIR });
 const document = { ...results, machine, settings, distributions, details, errors };
 writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null, 2)}\n`);
 const table = markdown(results, { machine, settings, breakdown: preloadBreakdown() });

@@ -46,7 +46,7 @@ export function markdown(results, { machine, settings, breakdown = [] }) {
     out.push(`| ${cell(row.label)} | ${cell(row.measured)} | ${cell(row.budget)} | ${cell(row.baseline)} | ${cell(row.anchor)} | ${cell(status)} |`);
   }
   out.push('');
-  out.push(`Measured on ${machine.cores} cores (${machine.cpu_model}), ${machine.memory_gib} GiB, Linux ${machine.kernel}; Node.js ${machine.node_benchmarked} (benchmarked), ${machine.go}; commit ${machine.commit}, ${machine.date}.`);
+  out.push(`Measured on ${machine.cores} cores (${machine.cpu_model}), ${machine.memory_gib} GiB, Linux ${machine.kernel}; Node.js ${[...new Set(Object.values(machine.node_benchmarked))].join(' and ')} (benchmarked), ${machine.go}; commit ${machine.commit}, ${machine.date}.`);
   out.push(`Runs: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}.`);
   if (breakdown.length > 0) {
     out.push('');

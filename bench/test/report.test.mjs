@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BUDGETS } from '../src/budgets.mjs';
 import { consoleTable, markdown, rows } from '../src/report.mjs';
 
-const machine = { cores: 2, cpu_model: 'test cpu', memory_gib: 24, kernel: '6.1', node_benchmarked: 'v22.0.0', go: 'go1.26', commit: 'abc1234', date: '2026-01-01T00:00:00Z' };
+const machine = { cores: 2, cpu_model: 'test cpu', memory_gib: 24, kernel: '6.1', node_benchmarked: { 'start-up': 'v22.0.0', nodejs22x: 'v22.0.0', nodejs24x: 'v24.0.0' }, go: 'go1.26', commit: 'abc1234', date: '2026-01-01T00:00:00Z' };
 
 test('every budget gets one row with its measured value, budget, baseline and anchor', () => {
   const table = rows({ preload_startup_ms: 31.5, peer_preload_startup_ms: 420.25 });
@@ -20,6 +20,6 @@ test('a missed budget shows by how much, in the console and in markdown', () => 
   assert.match(consoleTable(results), /MISSED\s+collector binary, linux\/amd64, stripped\n.*over the budget of 20\.00 MB by 7\.61 MB/);
   const md = markdown(results, { machine, settings: { BENCH_INVOCATIONS: 500 } });
   assert.match(md, /\| collector binary, linux\/amd64, stripped \| 27\.61 MB \| <= 20\.00 MB \| - \| .* \| MISSED: over the budget of 20\.00 MB by 7\.61 MB \|/);
-  assert.match(md, /Measured on 2 cores \(test cpu\).*commit abc1234/);
+  assert.match(md, /Measured on 2 cores \(test cpu\).*Node\.js v22\.0\.0 and v24\.0\.0 \(benchmarked\).*commit abc1234/);
   assert.match(md, /Runs: BENCH_INVOCATIONS=500\./);
 });
