@@ -19,4 +19,6 @@ if [ ! -f "$stamp" ] || [ "$BENCH_DIR/package-lock.json" -nt "$stamp" ]; then
 fi
 
 "$BENCH_DIR/build-artifacts.sh" collector preload baseline
-exec node "$BENCH_DIR/src/main.mjs"
+# The harness runs on the Node.js 22 that bench/ installs (the AWS SDK it uses wants 22 or later).
+node_arch="$(node -p "process.arch === 'arm64' ? 'arm64' : 'x64'")"
+exec "$BENCH_DIR/node_modules/node-22-linux-$node_arch/bin/node" "$BENCH_DIR/src/main.mjs"
