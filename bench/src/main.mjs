@@ -11,7 +11,7 @@ import { profilePreload } from './profile-preload.mjs';
 import { measureCollectorReady } from './collector-ready.mjs';
 import { collectorInitTrace } from './collector-init-trace.mjs';
 import { measureInvokeOverhead } from './invoke-overhead.mjs';
-import { measureXRayRoundTrip } from './xray-round-trip.mjs';
+import { measureXRayCeiling, measureXRayRoundTrip } from './xray-round-trip.mjs';
 import { measureThroughput } from './collector-throughput.mjs';
 import { CollectorEnvironment } from './collector-environment.mjs';
 import { startXRayStandIn } from './xray-stand-in.mjs';
@@ -127,6 +127,7 @@ try {
 
   await phase('X-Ray stand-in round trip', async () => {
     Object.assign(results, await measureXRayRoundTrip({ endpoint: standIn.endpoint, calls: settings.BENCH_RTT_CALLS, segmentsPerCall: 12 }));
+    Object.assign(results, await measureXRayCeiling({ endpoint: standIn.endpoint, calls: 100 }));
   });
 
   await phase('collector throughput', async () => {

@@ -45,3 +45,28 @@ export async function measureXRayRoundTrip({ endpoint, calls, segmentsPerCall })
     xray_round_trip_p99_ms: round(percentile(samples, 99)),
   };
 }
+
+/**
+ * The stand-in's own ceiling: segments per second it takes from one client sending full
+ * PutTraceSegments calls back to back (50 documents each, as the collector's exporter batches them).
+ * @param {{endpoint: string, calls: number}} options
+ */
+export async function measureXRayCeiling({ endpoint, calls }) {
+  const client = new XRayClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIABENCH0000000000', secretAccessKey: 'bench-secret', sessionToken: 'bench-session' },
+  });
+  const perCall = 50;
+  try {
+    const batches = Array.from({ length: calls }, () => segmentDocuments(perCall));
+    const started = performance.now();
+    for (const documents of batches) {
+      const out = await client.send(new PutTraceSegmentsCommand({ TraceSegmentDocuments: documents }));
+      if ((out.UnprocessedTraceSegments ?? []).length > 0) throw new Error(`the X-Ray stand-in left segments unprocessed: ${JSON.stringify(out.UnprocessedTraceSegments)}`);
+    }
+    return { xray_stand_in_spans_per_second: Math.round((calls * perCall) / ((performance.now() - started) / 1000)) };
+  } finally {
+    client.destroy();
+  }
+}
