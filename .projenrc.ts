@@ -73,6 +73,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // hoist) or optional (which npm installs and hoists like any dependency): optional it is.
 project.package.addField('optionalDependencies', { esbuild: '0.28.2' });
 
+// Every platform binding of unrs-resolver (used by the eslint import resolver) must exist for
+// the locked version, or \`npm ci\` refuses the lock file; 1.12.2 is the newest complete release.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
 // Pin the toolchain projen would otherwise leave as ranges.
 for (const [dep, version] of Object.entries({
   'jest': '30.5.2',
