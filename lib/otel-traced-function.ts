@@ -1,6 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { BundlingOptions, NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { collectorConfigUri } from './collector-config';
 import { OtelCollectorLayer } from './collector-layer';
@@ -150,6 +150,7 @@ export class OtelTracedFunction extends NodejsFunction {
       ...props,
       runtime,
       environment,
+      bundling: esmBundlingDefaults(props.bundling),
       tracing: props.tracing ?? Tracing.ACTIVE,
     });
 
@@ -194,4 +195,22 @@ export class OtelTracedFunction extends NodejsFunction {
     }
     return super.addEnvironment(key, value, options);
   }
+}
+
+/**
+ * An ES module bundle has no `require`, so a CommonJS dependency bundled into it fails at import
+ * ("Dynamic require of ... is not supported"). For ESM output, unless set: prefer dependencies'
+ * ES module builds, and give the rest a `require` made with `createRequire`.
+ */
+const ESM_REQUIRE_BANNER = "import { createRequire as __otelCreateRequire } from 'module'; const require = __otelCreateRequire(import.meta.url);";
+
+function esmBundlingDefaults(bundling: BundlingOptions | undefined): BundlingOptions | undefined {
+  if (bundling?.format !== OutputFormat.ESM) {
+    return bundling;
+  }
+  return {
+    mainFields: ['module', 'main'],
+    banner: ESM_REQUIRE_BANNER,
+    ...bundling,
+  };
 }

@@ -1,5 +1,7 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Architecture, LayerVersion, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -194,6 +196,32 @@ describe('environment', () => {
   test('an inline configuration without a region keeps the function\'s Region', () => {
     const uri = variables({ exporter: TraceExporter.xray({ indexAllAttributes: true }) }).OPENTELEMETRY_COLLECTOR_CONFIG_URI;
     expect(JSON.parse(uri.slice('yaml:'.length)).exporters.awsxray).toEqual({ region: '${env:AWS_REGION}', max_retries: 3, index_all_attributes: true });
+  });
+
+  function esmBundle(bundling: Omit<NonNullable<ConstructorParameters<typeof OtelTracedFunction>[2]>['bundling'], 'format'> = {}): string {
+    const app = new App();
+    const stack = new Stack(app, 'EsmCjs');
+    new OtelTracedFunction(stack, 'Esm', {
+      entry: path.join(__dirname, 'fixtures', 'handlers', 'uses-cjs.ts'),
+      bundling: { ...bundling, format: OutputFormat.ESM },
+    });
+    const assembly = app.synth();
+    return fs.readdirSync(assembly.directory)
+      .map(dir => path.join(assembly.directory, dir, 'index.mjs'))
+      .find(file => fs.existsSync(file))!;
+  }
+
+  test('an ESM bundle with a CommonJS dependency loads and answers', () => {
+    const bundle = esmBundle();
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e',
+      `const { handler } = await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(await handler()));`], { encoding: 'utf-8' });
+    expect(JSON.parse(out)).toEqual({ statusCode: 200, body: Buffer.from('traced').toString('base64') });
+  });
+
+  test('an ESM banner the user sets is kept', () => {
+    const code = fs.readFileSync(esmBundle({ banner: '/* mine */' }), 'utf-8');
+    expect(code.startsWith('/* mine */')).toBe(true);
+    expect(code).not.toContain('createRequire');
   });
 
   test('ESM bundling keeps the preload and the handler export', () => {
