@@ -70,6 +70,9 @@ export class LambdaService {
       rmSync(this.xraySocket, { force: true });
       this.xrayBridge = createNetServer((inbound) => {
         const outbound = createConnection(this.options.xray.port, '127.0.0.1');
+        // Forward each write at once: with Nagle's algorithm a relayed request tail can wait for
+        // the peer's delayed ACK (~40 ms), which is the bridge's delay, not the collector's.
+        outbound.setNoDelay(true);
         inbound.pipe(outbound).pipe(inbound);
         const close = () => {
           inbound.destroy();
