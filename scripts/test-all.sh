@@ -73,6 +73,7 @@ run_suite "end to end (emulator)" e2e bash e2e/test.sh
 run_suite "integ snapshots" integ bash -c 'npx integ-runner --directory integ --language typescript --max-workers 1 && echo "1 passed, 0 failed"'
 run_suite "newcomer (pack + synth)" newcomer bash scripts/newcomer-test.sh
 run_suite "size budgets" sizes bash bench/sizes-test.sh
+run_suite "benchmark tooling" bench-unit node --test bench/test/
 
 echo
 printf '%s\n' "${summary[@]}"
