@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/buildinfo"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/lifecycle"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/logging"
@@ -49,6 +50,11 @@ func run() int {
 	s, settingsErr := settings.FromOS()
 	logger := logging.NewStderr(s.LogLevel)
 	defer func() { _ = logger.Sync() }()
+
+	// Before any exporter exists: the AWS SDK reads this when it builds a client.
+	if _, err := awsretry.Enable(); err != nil {
+		logger.Warn("AWS SDK retry setting", zap.Error(err))
+	}
 
 	runtimeAPI := os.Getenv(settings.EnvRuntimeAPI)
 	if runtimeAPI == "" {

@@ -201,3 +201,66 @@ service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 		t.Errorf("no flush log line with exported_spans=3, dropped_spans=0: %v", logs)
 	}
 }
+
+// TestBinaryGivesUpOnARefusedConnectionBeforeTheFlushDeadline checks the
+// binary retries a refused X-Ray connection briefly (the AWS SDK's updated
+// retry behaviour, which main turns on) instead of until the deadline.
+func TestBinaryGivesUpOnARefusedConnectionBeforeTheFlushDeadline(t *testing.T) {
+	testsupport.SetAWSTestEnv(t)
+	api := testsupport.NewRuntimeAPI(t, true)
+	otlpAddr := testsupport.FreeLoopbackAddr(t)
+	refused := "http://" + testsupport.FreeLoopbackAddr(t)
+
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_NEW_RETRIES_2026=") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(extensionBinary(t))
+	cmd.Env = append(env,
+		"AWS_LAMBDA_RUNTIME_API="+api.Addr,
+		"OPENTELEMETRY_COLLECTOR_CONFIG_URI=env:TEST_COLLECTOR_CONFIG",
+		"TEST_COLLECTOR_CONFIG="+fmt.Sprintf(`
+receivers: {otlp: {protocols: {http: {endpoint: "%s"}}}}
+exporters: {awsxray: {region: "${env:AWS_REGION}", endpoint: "%s", max_retries: 3}}
+service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
+`, otlpAddr, refused),
+		"OTEL_XRAY_COLLECTOR_TELEMETRY_LISTEN=127.0.0.1:0",
+		"OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT=2s",
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	api.WaitNext(t, 10*time.Second)
+
+	api.Invoke("req-1", 30*time.Second)
+	td, _ := testsupport.NewTrace(9)
+	if resp := testsupport.PostOTLP(t, otlpAddr, td); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	doneAt := time.Now()
+	api.RuntimeDone(t, "req-1")
+	nextAt := api.WaitNext(t, 10*time.Second)
+	t.Logf("runtimeDone to /event/next with X-Ray refusing connections: %v", nextAt.Sub(doneAt))
+
+	api.Shutdown("spindown", 2*time.Second)
+	_ = cmd.Wait()
+	var flush map[string]any
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "flush dropped spans" && entry["request_id"] == "req-1" {
+			flush = entry
+		}
+	}
+	if flush == nil || flush["dropped_spans"] != float64(3) {
+		t.Fatalf("no 'flush dropped spans' line with dropped_spans=3 for req-1:\n%s", stderr.String())
+	}
+	errText, _ := flush["error"].(string)
+	if !strings.Contains(errText, "connection refused") || strings.Contains(errText, "deadline exceeded") {
+		t.Errorf("the export should end on the refused connection, not at the flush deadline: %q", errText)
+	}
+}
