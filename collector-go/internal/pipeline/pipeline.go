@@ -45,14 +45,25 @@ type startable struct {
 type namedExporter struct {
 	id       component.ID
 	exporter exporter.Traces
+	policy   exportPolicy
 }
 
 // ExporterResult is the outcome of one flush for one exporter.
 type ExporterResult struct {
-	ID       component.ID
+	ID component.ID
+	// Exported spans were in calls the exporter completed.
 	Exported int
-	Dropped  int
-	Err      error
+	// Dropped spans were in calls that failed, or in batches not sent.
+	Dropped int
+	// Batches is the number of exporter calls the flush was cut into.
+	Batches int
+	// FailedBatches were sent and failed.
+	FailedBatches int
+	// UnattemptedBatches were not sent: the deadline had passed or the
+	// endpoint could not be reached.
+	UnattemptedBatches int
+	// Err is the first error of the flush.
+	Err error
 }
 
 // FlushResult is the outcome of one flush.
@@ -108,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, factories components.Factories
 		if err != nil {
 			return nil, fmt.Errorf("exporters::%s: %w", c.ID, err)
 		}
-		p.exporters = append(p.exporters, namedExporter{id: c.ID, exporter: exp})
+		p.exporters = append(p.exporters, namedExporter{id: c.ID, exporter: exp, policy: policyFor(c.Config)})
 	}
 	for _, c := range cfg.Receivers {
 		rcv, err := factories.Receivers[c.ID.Type()].CreateTraces(ctx, receiver.Settings{
@@ -166,44 +177,22 @@ func (p *Pipeline) Flush(ctx context.Context, fields ...zap.Field) FlushResult {
 	start := time.Now()
 	td, spans, rejected := p.buffer.Take()
 	result := FlushResult{Spans: spans, Rejected: rejected, Exporters: make([]ExporterResult, len(p.exporters))}
-	if spans > 0 {
-		var wg sync.WaitGroup
-		for i, e := range p.exporters {
-			batch := td
-			if i < len(p.exporters)-1 {
-				batch = ptrace.NewTraces()
-				td.CopyTo(batch)
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				result.Exporters[i] = export(ctx, e, batch, spans)
-			}()
+	var wg sync.WaitGroup
+	for i, e := range p.exporters {
+		batch := td
+		if i < len(p.exporters)-1 {
+			batch = ptrace.NewTraces()
+			td.CopyTo(batch)
 		}
-		wg.Wait()
-	} else {
-		for i, e := range p.exporters {
-			result.Exporters[i] = ExporterResult{ID: e.id}
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			result.Exporters[i] = exportFlush(ctx, e, batch)
+		}()
 	}
+	wg.Wait()
 	result.Duration = time.Since(start)
 	p.log(result, fields)
-	return result
-}
-
-func export(ctx context.Context, e namedExporter, td ptrace.Traces, spans int) (result ExporterResult) {
-	result.ID = e.id
-	defer func() {
-		if r := recover(); r != nil {
-			result.Exported, result.Dropped = 0, spans
-			result.Err = fmt.Errorf("exporter panicked: %v", r)
-		}
-	}()
-	if err := e.exporter.ConsumeTraces(ctx, td); err != nil {
-		result.Dropped, result.Err = spans, err
-		return result
-	}
-	result.Exported = spans
 	return result
 }
 
@@ -218,10 +207,16 @@ func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
 		all = append(all, zap.Int("rejected_spans", r.Rejected))
 	}
 	var errs []error
+	failed, unattempted := 0, 0
 	for _, e := range r.Exporters {
 		if e.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", e.ID, e.Err))
 		}
+		failed += e.FailedBatches
+		unattempted += e.UnattemptedBatches
+	}
+	if failed > 0 || unattempted > 0 {
+		all = append(all, zap.Int("failed_batches", failed), zap.Int("unattempted_batches", unattempted))
 	}
 	switch {
 	case len(errs) > 0 || r.Rejected > 0:

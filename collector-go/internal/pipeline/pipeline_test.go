@@ -28,9 +28,20 @@ type running struct {
 // and the awsxray exporter pointed at a local X-Ray stand-in.
 func start(t testing.TB, maxSpans int, receiverExtra string) *running {
 	t.Helper()
+	return startWith(t, maxSpans, receiverExtra, "", nil)
+}
+
+// startWith is start with extra lines under exporters::awsxray and, when
+// endpoint is not nil, the X-Ray endpoint it returns instead of the stand-in.
+func startWith(t testing.TB, maxSpans int, receiverExtra, exporterExtra string, endpoint func(*testsupport.XRay) string) *running {
+	t.Helper()
 	testsupport.SetAWSTestEnv(t)
 	xray := testsupport.NewXRay(t)
 	addr := testsupport.FreeLoopbackAddr(t)
+	xrayURL := xray.Server.URL
+	if endpoint != nil {
+		xrayURL = endpoint(xray)
+	}
 	yaml := fmt.Sprintf(`yaml:
 receivers:
   otlp:
@@ -43,12 +54,13 @@ exporters:
     region: us-east-1
     endpoint: %s
     max_retries: 3
+%s
 service:
   pipelines:
     traces:
       receivers: [otlp]
       exporters: [awsxray]
-`, addr, receiverExtra, xray.Server.URL)
+`, addr, receiverExtra, xrayURL, exporterExtra)
 	core, logs := observer.New(zapcore.DebugLevel)
 	logger := zap.New(core)
 	cfg, err := config.Load(context.Background(), yaml, components.New(), logger)

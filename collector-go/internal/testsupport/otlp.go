@@ -120,3 +120,43 @@ func PostRaw(t testing.TB, addr, contentType string, body []byte) *http.Response
 	_ = resp.Body.Close()
 	return resp
 }
+
+// NewBurst builds n spans as a busy handler would send them in one OTLP
+// request: traces of ten spans, a server span and nine client spans under
+// it, all with valid X-Ray trace IDs. seed keeps IDs apart between bursts.
+func NewBurst(n int, seed byte) ptrace.Traces {
+	now := time.Now()
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "orders-api")
+	rs.Resource().Attributes().PutStr("cloud.provider", "aws")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	var traceID pcommon.TraceID
+	var root pcommon.SpanID
+	for i := 0; i < n; i++ {
+		span := spans.AppendEmpty()
+		var id pcommon.SpanID
+		id[0] = seed
+		binary.BigEndian.PutUint32(id[4:], uint32(i+1))
+		if i%10 == 0 {
+			binary.BigEndian.PutUint32(traceID[0:4], uint32(now.Unix()))
+			traceID[4] = seed
+			binary.BigEndian.PutUint32(traceID[12:], uint32(i/10+1))
+			root = id
+			span.SetKind(ptrace.SpanKindServer)
+			span.SetName("orders-api")
+		} else {
+			span.SetKind(ptrace.SpanKindClient)
+			span.SetName("GET")
+			span.SetParentSpanID(root)
+			span.Attributes().PutStr("http.request.method", "GET")
+			span.Attributes().PutStr("url.full", fmt.Sprintf("https://inventory.example.com/items/%d", i))
+			span.Attributes().PutInt("http.response.status_code", 200)
+		}
+		span.SetTraceID(traceID)
+		span.SetSpanID(id)
+		span.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-20 * time.Millisecond)))
+		span.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+	}
+	return td
+}

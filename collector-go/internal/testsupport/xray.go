@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // XRay is an httptest stand-in for the X-Ray PutTraceSegments API
@@ -24,6 +25,13 @@ type XRay struct {
 	status    int
 	hang      bool
 	release   chan struct{}
+	// rejectEvery > 0 answers 400 to every rejectEvery-th call.
+	rejectEvery int
+	rejected    int
+	delay       time.Duration
+	inFlight    int
+	maxInFlight int
+	maxDocs     int
 }
 
 // NewXRay starts a stand-in that accepts every request.
@@ -51,16 +59,43 @@ func (x *XRay) FailWith(status, n int) {
 	x.status, x.failFirst = status, n
 }
 
+// RejectEvery makes every n-th call answer 400 InvalidRequestException, a
+// client error the SDK does not retry: that call's documents are lost.
+func (x *XRay) RejectEvery(n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.rejectEvery = n
+}
+
+// Delay makes every call take at least d before it answers, like the
+// network round trip to X-Ray.
+func (x *XRay) Delay(d time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.delay = d
+}
+
 func (x *XRay) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	x.mu.Lock()
 	x.calls++
+	x.inFlight++
+	x.maxInFlight = max(x.maxInFlight, x.inFlight)
 	fail := x.failFirst != 0
 	if x.failFirst > 0 {
 		x.failFirst--
 	}
-	status, hang := x.status, x.hang
+	reject := x.rejectEvery > 0 && x.calls%x.rejectEvery == 0
+	status, hang, delay := x.status, x.hang, x.delay
 	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		x.inFlight--
+		x.mu.Unlock()
+	}()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	if hang {
 		<-x.release
 		return
@@ -95,6 +130,16 @@ func (x *XRay) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.mu.Lock()
+	x.maxDocs = max(x.maxDocs, len(input.TraceSegmentDocuments))
+	if reject {
+		x.rejected += len(input.TraceSegmentDocuments)
+		x.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", "InvalidRequestException")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"message":"rejected by the test"}`))
+		return
+	}
 	for _, d := range input.TraceSegmentDocuments {
 		var doc map[string]any
 		if err := json.Unmarshal([]byte(d), &doc); err == nil {
@@ -111,6 +156,27 @@ func (x *XRay) Documents() []map[string]any {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return append([]map[string]any(nil), x.documents...)
+}
+
+// Rejected returns the number of documents in calls answered with 400 by RejectEvery.
+func (x *XRay) Rejected() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.rejected
+}
+
+// MaxInFlight returns the largest number of calls served at the same time.
+func (x *XRay) MaxInFlight() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.maxInFlight
+}
+
+// MaxDocumentsPerCall returns the largest TraceSegmentDocuments list received.
+func (x *XRay) MaxDocumentsPerCall() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.maxDocs
 }
 
 // Calls returns the number of HTTP calls received.
