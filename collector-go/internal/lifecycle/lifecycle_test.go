@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/pipeline"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/settings"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
@@ -53,6 +54,7 @@ func withStartupFailure(mode settings.StartupFailure) option {
 func run(t *testing.T, telemetry bool, opts ...option) *harness {
 	t.Helper()
 	testsupport.SetAWSTestEnv(t)
+	t.Setenv(awsretry.EnvUpdatedRetries, "true") // as main sets it
 	h := &harness{
 		api:      testsupport.NewRuntimeAPI(t, telemetry),
 		xray:     testsupport.NewXRay(t),

@@ -10,7 +10,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
 
@@ -73,7 +72,6 @@ func TestRejectedCallsDropOnlyTheirOwnSpans(t *testing.T) {
 }
 
 func TestRefusedConnectionGivesUpQuicklyAndSendsNoFurtherBatches(t *testing.T) {
-	t.Setenv(awsretry.EnvUpdatedRetries, "true") // as main sets it
 	refused := "http://" + testsupport.FreeLoopbackAddr(t)
 	r := startWith(t, 20000, "", "    num_workers: 2", func(*testsupport.XRay) string { return refused })
 	postBurst(t, r.addr, 1000)
@@ -165,5 +163,31 @@ func TestSplitWithoutALimitKeepsOneBatch(t *testing.T) {
 	}
 	if got := splitTraces(ptrace.NewTraces(), 50, xrayDocuments); len(got) != 0 {
 		t.Errorf("empty input gave %d batches", len(got))
+	}
+}
+
+func TestThrottlingWithoutEndIsCutAtTheFlushDeadline(t *testing.T) {
+	r := start(t, 20000, "")
+	r.xray.FailWith(http.StatusTooManyRequests, -1)
+	postBurst(t, r.addr, 500)
+
+	done := make(chan FlushResult, 1)
+	go func() { done <- flush(t, r.pipeline, 300*time.Millisecond) }()
+	select {
+	case res := <-done:
+		e := res.Exporters[0]
+		if res.Dropped() != 500 || res.Exported() != 0 {
+			t.Fatalf("flush = %+v, want 500 dropped", res)
+		}
+		// Throttling is no sign of an unreachable endpoint: batches are
+		// sent until the deadline, and only those left then are skipped.
+		if e.Batches != 10 || e.FailedBatches+e.UnattemptedBatches != 10 || e.FailedBatches < 8 {
+			t.Errorf("batches = %d, failed %d, not sent %d: want 10, num_workers (8) or more sent", e.Batches, e.FailedBatches, e.UnattemptedBatches)
+		}
+		if strings.Contains(e.Err.Error(), "cannot be reached") {
+			t.Errorf("throttling taken for an unreachable endpoint: %v", e.Err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("flush did not return after its deadline") // a hang detector, not a speed check
 	}
 }
