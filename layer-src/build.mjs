@@ -1,9 +1,14 @@
 // Builds the preload layer's content into <repository>/assets/preload-layer/:
 //   nodejs/otel-preload/init.mjs        the entry NODE_OPTIONS=--import loads (in Lambda: /opt/nodejs/otel-preload/init.mjs)
-//   nodejs/otel-preload/chunks/*.mjs    one chunk per instrumentation, imported only when chosen
+//   nodejs/otel-preload/sdk.mjs         everything always loaded, in one file: the SDK, the exporter, the
+//                                       aws-lambda instrumentation, the ES module hook's set-up
+//   nodejs/otel-preload/optional-instrumentations/<name>.mjs
+//                                       one file per optional instrumentation, imported only when chosen
 //   nodejs/otel-preload/node_modules/   import-in-the-middle, which cannot be bundled: the module wrappers it
 //                                       generates at run time import its files by path and share their state
 //   nodejs/otel-preload/THIRD_PARTY_LICENSES.txt
+// Each file Node.js's ES module loader reads costs a resolve, a compile and a link at every cold
+// start, so the layer has as few as the lazy loading of instrumentations allows.
 // Usage: node layer-src/build.mjs [out-dir]
 import * as esbuild from 'esbuild';
 import { builtinModules, createRequire } from 'node:module';
@@ -12,6 +17,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const sourceRoot = path.dirname(fileURLToPath(import.meta.url));
+const sourceDir = path.join(sourceRoot, 'src');
 const layerRoot = path.resolve(process.argv[2] ?? path.join(sourceRoot, '..', 'assets', 'preload-layer'));
 const preloadDir = path.join(layerRoot, 'nodejs', 'otel-preload');
 
@@ -27,15 +33,22 @@ const BANNER = "import { createRequire as __otelCreateRequire } from 'node:modul
 /** The layer must stay small: the design's budget for it unzipped. */
 const BUDGET_BYTES = 1.5 * 1024 * 1024;
 
-fs.rmSync(layerRoot, { recursive: true, force: true });
+/** The always-loaded entries, and the optional instrumentations' modules (src/instrumentations.mjs). */
+const CORE_ENTRIES = ['init.mjs', 'sdk.mjs'].map((file) => path.join(sourceDir, file));
+const OPTIONAL_ENTRIES = fs.readdirSync(path.join(sourceDir, 'optional-instrumentations'))
+  .filter((file) => file.endsWith('.mjs'))
+  .map((file) => path.join(sourceDir, 'optional-instrumentations', file));
 
-const result = await esbuild.build({
-  entryPoints: { init: path.join(sourceRoot, 'src', 'init.mjs') },
+/** Packages the optional instrumentations take from sdk.mjs (src/shared-packages.mjs). */
+const SHARED_PACKAGE_NAMES = Object.keys((await import('./src/shared-packages.mjs')).SHARED_PACKAGES);
+
+/** Settings common to every build of the preload's own code. */
+const COMMON_OPTIONS = {
   outdir: preloadDir,
+  outbase: sourceDir,
   outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  splitting: true,
+  splitting: false,
   format: 'esm',
   platform: 'node',
   target: 'node22',
@@ -48,15 +61,28 @@ const result = await esbuild.build({
   metafile: true,
   external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]),
   // require-in-the-middle's optional debug logging, see src/silent-debug.cjs.
-  alias: { debug: path.join(sourceRoot, 'src', 'silent-debug.cjs') },
+  alias: { debug: path.join(sourceDir, 'silent-debug.cjs') },
   banner: { js: BANNER },
-  plugins: [loadThroughRequire(), semanticConventionsUsedOnly()],
   logLevel: 'warning',
+};
+
+fs.rmSync(layerRoot, { recursive: true, force: true });
+
+const core = await esbuild.build({
+  ...COMMON_OPTIONS,
+  entryPoints: CORE_ENTRIES,
+  plugins: [otherEntriesStayFiles(), loadThroughRequire(), semanticConventionsUsedOnly()],
 });
+const optional = await esbuild.build({
+  ...COMMON_OPTIONS,
+  entryPoints: OPTIONAL_ENTRIES,
+  plugins: [sharedPackagesFromCore(), loadThroughRequire(), semanticConventionsUsedOnly()],
+});
+checkNothingBundledTwice(core.metafile, optional.metafile);
 
 const shippedModules = path.join(preloadDir, 'node_modules');
 const shipped = shipPackages(UNBUNDLED_PACKAGES, shippedModules);
-writeThirdPartyLicenses([...bundledPackageDirs(result.metafile), ...shipped]);
+writeThirdPartyLicenses([...new Set([...bundledPackageDirs(core.metafile), ...bundledPackageDirs(optional.metafile), ...shipped])]);
 await bundleImportInTheMiddleLoaders(shippedModules);
 
 const size = directorySize(layerRoot);
@@ -65,6 +91,66 @@ console.log(`preload layer size: ${size} bytes (${(size / 1024 / 1024).toFixed(2
 if (size > BUDGET_BYTES) {
   console.error(`preload layer is over its budget by ${size - BUDGET_BYTES} bytes`);
   process.exit(1);
+}
+
+/**
+ * Keeps a dynamic import of another entry of the layer (init.mjs -> sdk.mjs, sdk.mjs -> an optional
+ * instrumentation) as an import of that entry's own file: the output mirrors src/, so the
+ * specifier stays valid. Bundled, the imported code would be read with its importer, chosen or not.
+ */
+function otherEntriesStayFiles() {
+  const entries = new Set([...CORE_ENTRIES, ...OPTIONAL_ENTRIES]);
+  return {
+    name: 'other-entries-stay-files',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const target = path.resolve(args.resolveDir, args.path);
+        if (!entries.has(target)) return undefined;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/**
+ * In an optional instrumentation's file, each package listed in src/shared-packages.mjs becomes
+ * the copy sdk.mjs already loaded, taken from its SHARED_PACKAGES export: a second copy would
+ * cost start-up time and, for @opentelemetry/instrumentation, a second set of module hooks.
+ */
+function sharedPackagesFromCore() {
+  const names = new Set(SHARED_PACKAGE_NAMES);
+  return {
+    name: 'shared-packages-from-core',
+    setup(build) {
+      build.onResolve({ filter: /^@opentelemetry\/[a-z-]+$/ }, (args) =>
+        names.has(args.path) ? { path: args.path, namespace: 'shared-package' } : undefined);
+      build.onResolve({ filter: /^shared-packages-of-core$/ }, () => ({ path: 'core', namespace: 'shared-packages-of-core' }));
+      build.onLoad({ filter: /.*/, namespace: 'shared-package' }, (args) => ({
+        contents: `module.exports = require('shared-packages-of-core').SHARED_PACKAGES[${JSON.stringify(args.path)}];`,
+        loader: 'js',
+      }));
+      // Every optional entry sits one directory below sdk.mjs (src/optional-instrumentations/).
+      build.onLoad({ filter: /.*/, namespace: 'shared-packages-of-core' }, () => ({
+        contents: "export { SHARED_PACKAGES } from '../sdk.mjs';",
+        loader: 'js',
+      }));
+      build.onResolve({ filter: /^\.\.\/sdk\.mjs$/ }, (args) =>
+        args.namespace === 'shared-packages-of-core' ? { path: args.path, external: true } : undefined);
+    },
+  };
+}
+
+/** Fails the build when a package file went into both sdk.mjs and an optional instrumentation's file. */
+function checkNothingBundledTwice(coreMetafile, optionalMetafile) {
+  // Each importer gets its own few constants of the semantic conventions, see semanticConventionsUsedOnly.
+  const isPackageFile = (input) => input.includes('node_modules/') && !input.includes('node_modules/@opentelemetry/semantic-conventions/');
+  const coreInputs = new Set(Object.keys(coreMetafile.inputs).filter(isPackageFile));
+  const twice = Object.keys(optionalMetafile.inputs).filter((input) => coreInputs.has(input));
+  if (twice.length > 0) {
+    throw new Error(`bundled both into sdk.mjs and into an optional instrumentation: ${twice.slice(0, 5).join(', ')}${twice.length > 5 ? ', ...' : ''}. ` +
+      'Add their package to SHARED_PACKAGES in src/shared-packages.mjs.');
+  }
 }
 
 /**
@@ -143,6 +229,7 @@ async function bundleImportInTheMiddleLoaders(modulesDir) {
       minify: true,
       legalComments: 'none',
       banner: { js: BANNER },
+      plugins: [loadThroughRequire()],
       logLevel: 'warning',
     });
   }

@@ -1,35 +1,91 @@
-// Measures what the preload adds to each invocation's response time: a warm handler making
-// nine fetches to a local server (ten spans with the handler's own), with the preload exporting
-// to a local OTLP/HTTP receiver, against the same handler without the preload. The difference
-// is the instrumentation plus the end-of-invocation flush. Prints figures only.
-// Usage: node layer-src/measure-invoke-latency.mjs [invocations]   (after node layer-src/build.mjs)
+// Measures what the preload adds to each invocation's response time, with the handler of the
+// project's benchmark: ten spans of its own, one of them around a fetch to a local server
+// (traced, the invocation and the fetch add two more: 12 spans exported per invocation). The
+// preload exports to a local OTLP/HTTP receiver when each invocation ends, against the same
+// handler without the preload. The difference is the instrumentation plus the end-of-invocation
+// flush. Each handler process runs on one core (the receiver and the downstream server on
+// another), variants alternate process by process, and warm-up invocations are not counted.
+// Prints figures only; it passes or fails nothing.
+//
+// Usage: node layer-src/measure-invoke-latency.mjs [invocations] [other-init.mjs]   (after node layer-src/build.mjs)
+// With a second init.mjs (e.g. a copy of an earlier build), both preloads run in the same rounds.
+import { spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startDownstreamStandIn } from './test/support/downstream-stand-in.mjs';
 import { startOtlpStandIn } from './test/support/otlp-stand-in.mjs';
-import { createTaskRoot, lambdaEnvironment, runHandler } from './test/support/run-handler.mjs';
+import { createTaskRoot, lambdaEnvironment, preloadInit } from './test/support/run-handler.mjs';
 import { xrayTraceHeader } from './test/support/xray.mjs';
 
-const count = Number(process.argv[2] ?? 200);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const count = Number(process.argv[2] ?? 400);
+const preloads = { preload: preloadInit, ...(process.argv[3] ? { other: path.resolve(process.argv[3]) } : {}) };
+const ROUNDS = 4;
+const WARM_UP = 20;
+const harness = path.join(here, 'test', 'support', 'lambda-harness.mjs');
+const onCore = (core) => (spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', String(core)] : []);
+
 const collector = await startOtlpStandIn();
 const downstream = await startDownstreamStandIn();
+const api = JSON.stringify(path.join(here, 'node_modules', '@opentelemetry', 'api'));
 const taskRoot = createTaskRoot({
-  'index.js': `exports.handler = async (event) => {
-  for (let i = 0; i < 9; i += 1) await (await fetch(event.url)).text();
-  return 'ok';
+  'index.js': `const { trace } = require(${api});
+const tracer = trace.getTracer('measure-handler');
+exports.handler = async (event) => {
+  let checksum = 0;
+  for (let i = 0; i < 9; i += 1) {
+    tracer.startActiveSpan('step-' + i, (span) => { span.setAttribute('measure.step', i); checksum += i; span.end(); });
+  }
+  const status = await tracer.startActiveSpan('call-downstream', async (span) => {
+    try {
+      const response = await fetch(event.url);
+      await response.arrayBuffer();
+      span.setAttribute('measure.status', response.status);
+      return response.status;
+    } finally {
+      span.end();
+    }
+  });
+  return { status, checksum };
 };
 `,
 });
-const invocations = Array.from({ length: count }, () => ({ event: { url: `${downstream.url}/` }, traceHeader: xrayTraceHeader({ sampled: true }).header }));
-const env = { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, HARNESS_REPORT_READY: '1' };
+const perProcess = Math.ceil(count / ROUNDS) + WARM_UP;
+const invocations = Array.from({ length: perProcess }, () => ({ event: { url: `${downstream.url}/` }, traceHeader: xrayTraceHeader({ sampled: true }).header }));
+const env = { PATH: process.env.PATH, ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, HARNESS_REPORT_READY: '1', HARNESS_INVOCATIONS: JSON.stringify(invocations) };
 
-const durations = (stdout) => stdout.split('\n').filter((l) => l.startsWith('DURATION ')).map((l) => Number(l.slice(9))).slice(10); // after warm-up
+/** The warm invocations' durations of one handler process. */
+function durationsOf(nodeOptions) {
+  const [command, ...args] = [...onCore(1), process.execPath, harness];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...env, NODE_OPTIONS: nodeOptions }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.on('close', (code) => {
+      if (code !== 0 || stderr.includes('tracing disabled')) reject(new Error(`handler process failed (${code}):\n${stderr}`));
+      else resolve(stdout.split('\n').filter((l) => l.startsWith('DURATION ')).map((l) => Number(l.slice(9))).slice(WARM_UP));
+    });
+  });
+}
+
+const variants = { bare: '', ...Object.fromEntries(Object.entries(preloads).map(([name, init]) => [name, `--import ${init}`])) };
+const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+const names = Object.keys(variants);
+for (let round = 0; round < ROUNDS; round += 1) {
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[(i + round) % names.length];
+    samples[name].push(...(await durationsOf(variants[name])));
+  }
+}
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
-const bare = durations((await runHandler({ env, invocations, preload: false })).stdout);
-const traced = durations((await runHandler({ env, invocations })).stdout);
-const f = (ms) => `${ms.toFixed(2)} ms`;
-console.log(`${process.version}, ${bare.length} warm invocations of 10 spans each`);
-console.log(`  bare    p50 ${f(quantile(bare, 0.5))}  p99 ${f(quantile(bare, 0.99))}`);
-console.log(`  preload p50 ${f(quantile(traced, 0.5))}  p99 ${f(quantile(traced, 0.99))}`);
-console.log(`  added   p50 ${f(quantile(traced, 0.5) - quantile(bare, 0.5))}  p99 ${f(quantile(traced, 0.99) - quantile(bare, 0.99))}`);
+const f = (ms) => `${ms.toFixed(2)} ms`.padStart(8);
+console.log(`${process.version}, ${samples.bare.length} warm invocations per variant, 10 spans of the handler's own + fetch (12 exported)`);
+for (const name of names) {
+  const added = name === 'bare' ? '' : `   added p50 ${f(quantile(samples[name], 0.5) - quantile(samples.bare, 0.5))}  p99 ${f(quantile(samples[name], 0.99) - quantile(samples.bare, 0.99))}`;
+  console.log(`  ${name.padEnd(8)} p50 ${f(quantile(samples[name], 0.5))}  p99 ${f(quantile(samples[name], 0.99))}${added}`);
+}
 console.log(`  spans received by the OTLP stand-in: ${collector.spans.length}`);
 await collector.close();
 await downstream.close();

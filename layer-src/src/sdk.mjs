@@ -2,10 +2,12 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { configureDiagnostics } from './diagnostics.mjs';
 import { registerEsmHook } from './esm-hook.mjs';
 import { makeHandlerExportsPatchable } from './handler-exports.mjs';
-import { loadInstrumentations, selectInstrumentations } from './instrumentations.mjs';
+import { importInstrumentations, selectInstrumentations } from './instrumentations.mjs';
 import { createPropagator } from './propagation.mjs';
 import { createResource } from './resource.mjs';
 import { createTracerProvider } from './tracer-provider.mjs';
+
+export { SHARED_PACKAGES } from './shared-packages.mjs';
 
 /** Built-in modules each instrumentation patches, which ESM code may import directly. */
 const PATCHED_BUILTINS = { http: ['http', 'https'] };
@@ -23,9 +25,11 @@ export async function startTracing(env) {
   const propagator = createPropagator(env);
   const tracerProvider = createTracerProvider({ resource: createResource(env), env });
 
+  const factories = await importInstrumentations(names);
   await registerEsmHook(env, names.flatMap((name) => PATCHED_BUILTINS[name] ?? []));
+  // Constructing an instrumentation enables its module hooks: after the handler's own hook.
   makeHandlerExportsPatchable(env);
-  const instrumentations = await loadInstrumentations(names, env);
+  const instrumentations = factories.map((create) => create(env));
 
   tracerProvider.register({ propagator: propagator ?? null });
   registerInstrumentations({ tracerProvider, instrumentations });
