@@ -79,6 +79,13 @@ const optional = await esbuild.build({
   plugins: [sharedPackagesFromCore(), loadThroughRequire(), semanticConventionsUsedOnly()],
 });
 checkNothingBundledTwice(core.metafile, optional.metafile);
+// PRELOAD_METAFILE_DIR=<dir> keeps esbuild's record of what went into each file, for
+// `npx esbuild --analyze`-style investigation (https://esbuild.github.io/api/#metafile).
+if (process.env.PRELOAD_METAFILE_DIR) {
+  fs.mkdirSync(process.env.PRELOAD_METAFILE_DIR, { recursive: true });
+  fs.writeFileSync(path.join(process.env.PRELOAD_METAFILE_DIR, 'core.json'), JSON.stringify(core.metafile));
+  fs.writeFileSync(path.join(process.env.PRELOAD_METAFILE_DIR, 'optional.json'), JSON.stringify(optional.metafile));
+}
 
 const shippedModules = path.join(preloadDir, 'node_modules');
 const shipped = shipPackages(UNBUNDLED_PACKAGES, shippedModules);
@@ -211,8 +218,9 @@ function semanticConventionsUsedOnly() {
 /**
  * import-in-the-middle's loader entries (register-hooks.mjs in-thread, hook.mjs on the loader
  * thread) load about 150 KB of unminified modules, lexers included. Each entry is rebuilt in place
- * as one minified file: the loader finds the shared lib/register.js relative to its entry's own
- * URL, which does not change. The files only the entries used are then left out.
+ * as one minified file, with built-ins loaded through require: the loader finds the shared
+ * lib/register.js relative to its entry's own URL, which does not change. The files only the
+ * entries used are then left out.
  */
 async function bundleImportInTheMiddleLoaders(modulesDir) {
   const packageDir = path.join(modulesDir, 'import-in-the-middle');
@@ -238,6 +246,14 @@ async function bundleImportInTheMiddleLoaders(modulesDir) {
   }
   for (const lexer of ['es-module-lexer', 'cjs-module-lexer']) {
     fs.rmSync(path.join(modulesDir, lexer), { recursive: true });
+  }
+  // Its CommonJS files stay separate files (required by path), minified: the module wrapper that
+  // the loader generates for each hooked ES module imports lib/register.js, for which Node.js
+  // first scans the whole source for export names with its CommonJS lexer.
+  for (const file of ['index.js', 'lib/register.js']) {
+    const filePath = path.join(packageDir, file);
+    const { code } = await esbuild.transform(fs.readFileSync(filePath, 'utf8'), { loader: 'js', minify: true, legalComments: 'none', target: 'node22' });
+    fs.writeFileSync(filePath, code);
   }
 }
 
