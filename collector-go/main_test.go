@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 // in /opt/extensions. OTEL_XRAY_COLLECTOR_TEST_BINARY selects an existing
 // binary instead (for example the output of build.sh), to test the artifact
 // that ships.
-func extensionBinary(t *testing.T) string {
+func extensionBinary(t testing.TB) string {
 	t.Helper()
 	if prebuilt := os.Getenv("OTEL_XRAY_COLLECTOR_TEST_BINARY"); prebuilt != "" {
 		return prebuilt

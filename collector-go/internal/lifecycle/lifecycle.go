@@ -1,7 +1,7 @@
 // Package lifecycle drives the extension through the Lambda execution
 // environment lifecycle
 // (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html):
-// register, start the pipeline, learn from the Telemetry API when each invoke
+// register while starting the pipeline, learn from the Telemetry API when each invoke
 // is done, flush before asking for the next event, drain on SHUTDOWN.
 package lifecycle
 
@@ -67,26 +67,43 @@ type coordinator struct {
 
 // Run registers the extension and serves lifecycle events until SHUTDOWN or
 // until ctx is cancelled. It returns nil after a clean shutdown.
+//
+// The pipeline starts while the registration is in flight: neither needs
+// the other, and Lambda sends no event before every extension has
+// registered and called /extension/event/next, which happens here only
+// after both are done, so the receiver listens before the first INVOKE.
 func Run(ctx context.Context, opts Options) error {
 	c := &coordinator{opts: opts, logger: opts.Logger, client: extensionapi.NewClient(opts.RuntimeAPI)}
 	started := time.Now()
 
+	pipelineStarted := make(chan error, 1)
+	go func() { pipelineStarted <- c.startPipeline(ctx) }()
+
 	regCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err := c.client.Register(regCtx, opts.ExtensionName, extensionapi.Invoke, extensionapi.Shutdown)
+	_, regErr := c.client.Register(regCtx, opts.ExtensionName, extensionapi.Invoke, extensionapi.Shutdown)
 	cancel()
-	if err != nil {
-		return fmt.Errorf("registering extension %q with the Extensions API at %s: %w", opts.ExtensionName, opts.RuntimeAPI, err)
+	startErr := <-pipelineStarted
+	if regErr != nil {
+		if c.pipeline != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			c.pipeline.Shutdown(stopCtx, zap.String("trigger", "register_failed"))
+			cancel()
+		}
+		return fmt.Errorf("registering extension %q with the Extensions API at %s: %w", opts.ExtensionName, opts.RuntimeAPI, regErr)
 	}
 
-	if err := c.start(ctx); err != nil {
-		c.logger.Error("collector did not start", zap.Error(err), zap.String("on_startup_failure", string(opts.Settings.OnStartupFailure)))
+	if startErr == nil {
+		// The Telemetry API subscription needs the extension ID.
+		c.telemetry = c.subscribe(ctx)
+	} else {
+		c.logger.Error("collector did not start", zap.Error(startErr), zap.String("on_startup_failure", string(opts.Settings.OnStartupFailure)))
 		if opts.Settings.OnStartupFailure == settings.InitError {
 			reportCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			if reportErr := c.client.InitError(reportCtx, ErrorTypeStartup, err); reportErr != nil {
+			if reportErr := c.client.InitError(reportCtx, ErrorTypeStartup, startErr); reportErr != nil {
 				c.logger.Error("reporting init error failed", zap.Error(reportErr))
 			}
-			return err
+			return startErr
 		}
 		c.logger.Warn("the function runs untraced: spans sent to this collector are refused until the configuration is fixed")
 	}
@@ -98,8 +115,8 @@ func Run(ctx context.Context, opts Options) error {
 	return c.loop(ctx)
 }
 
-// start builds the pipeline and subscribes to the Telemetry API.
-func (c *coordinator) start(ctx context.Context) error {
+// startPipeline builds and starts the pipeline (the receiver then listens).
+func (c *coordinator) startPipeline(ctx context.Context) error {
 	if c.opts.SettingsErr != nil {
 		return c.opts.SettingsErr
 	}
@@ -108,7 +125,6 @@ func (c *coordinator) start(ctx context.Context) error {
 		return err
 	}
 	c.pipeline = p
-	c.telemetry = c.subscribe(ctx)
 	return nil
 }
 

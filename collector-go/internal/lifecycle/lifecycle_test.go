@@ -53,6 +53,13 @@ func withStartupFailure(mode settings.StartupFailure) option {
 // pipeline exporting to an X-Ray stand-in.
 func run(t *testing.T, telemetry bool, opts ...option) *harness {
 	t.Helper()
+	return runWithAPI(t, telemetry, nil, opts...)
+}
+
+// runWithAPI is run with setupAPI applied to the Runtime API stand-in
+// before the extension starts.
+func runWithAPI(t *testing.T, telemetry bool, setupAPI func(h *harness), opts ...option) *harness {
+	t.Helper()
 	testsupport.SetAWSTestEnv(t)
 	t.Setenv(awsretry.EnvUpdatedRetries, "true") // as main sets it
 	h := &harness{
@@ -76,6 +83,9 @@ func run(t *testing.T, telemetry bool, opts ...option) *harness {
 		"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}", h.otlpAddr, h.xray.Server.URL))(&o)
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if setupAPI != nil {
+		setupAPI(h)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

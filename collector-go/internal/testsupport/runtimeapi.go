@@ -26,6 +26,15 @@ type RuntimeAPI struct {
 	TelemetrySupported bool
 	// FailNext makes /extension/event/next answer 500.
 	FailNext bool
+	// RegisterDelay holds the answer to /extension/register, like a slow
+	// Runtime API (set it before the extension starts).
+	RegisterDelay time.Duration
+	// FailRegister makes /extension/register answer 500 (set it before the
+	// extension starts).
+	FailRegister bool
+	// OnRegister, when set, runs while /extension/register is served,
+	// before it answers (set it before the extension starts).
+	OnRegister func()
 
 	events    chan map[string]any
 	NextCalls chan time.Time
@@ -67,6 +76,14 @@ func (r *RuntimeAPI) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	switch path {
 	case "POST /2020-01-01/extension/register":
+		if r.OnRegister != nil {
+			r.OnRegister()
+		}
+		time.Sleep(r.RegisterDelay)
+		if r.FailRegister {
+			http.Error(w, `{"errorMessage":"register failed","errorType":"Extension.Unknown"}`, http.StatusInternalServerError)
+			return
+		}
 		r.mu.Lock()
 		r.registered = req.Header.Get("Lambda-Extension-Name")
 		r.registerBody = string(body)
