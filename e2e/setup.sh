@@ -125,6 +125,14 @@ else
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+step "npm packages of the sample app (demo/), whose functions the suite runs"
+DEMO_DIR="$(cd "$E2E_DIR/../demo" && pwd)"
+if [ ! -f "$DEMO_DIR/node_modules/.package-lock.json" ] || [ "$DEMO_DIR/package-lock.json" -nt "$DEMO_DIR/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$DEMO_DIR" --no-audit --no-fund --loglevel=error
+else
+  note "up to date"
+fi
+
 step "Official runtime interface emulator (aws-lambda-rie)"
 RIE_BIN="$CACHE/bin/aws-lambda-rie"
 if [ -x "$RIE_BIN" ]; then
