@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -33,5 +35,43 @@ func BenchmarkReceiveAndFlush10Spans(b *testing.B) {
 		if res.Exported() != 10 {
 			b.Fatalf("flush = %+v", res)
 		}
+	}
+}
+
+// BenchmarkFlushBurstOf20000Spans measures the flush of one invoke that
+// buffered 20,000 spans, with one call at a time and with the default
+// num_workers (8). X-Ray is the local stand-in answering after 2 ms, or the
+// endpoint in OTEL_XRAY_COLLECTOR_BENCH_XRAY_ENDPOINT (for example moto's
+// server). Figures only; no threshold:
+//
+//	go test -tags grpcnotrace,nethttpomithttp2 -run '^$' -bench FlushBurst -benchtime 3x ./internal/pipeline
+func BenchmarkFlushBurstOf20000Spans(b *testing.B) {
+	endpoint := os.Getenv("OTEL_XRAY_COLLECTOR_BENCH_XRAY_ENDPOINT")
+	for _, workers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("num_workers=%d", workers), func(b *testing.B) {
+			r := startWith(b, 20000, "", fmt.Sprintf("    num_workers: %d", workers), func(x *testsupport.XRay) string {
+				if endpoint != "" {
+					return endpoint
+				}
+				x.Delay(2 * time.Millisecond)
+				return x.Server.URL
+			})
+			var flushing time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for sent, seed := 0, byte(1); sent < 20000; sent, seed = sent+1000, seed+1 {
+					if resp := testsupport.PostOTLP(b, r.addr, testsupport.NewBurst(1000, seed)); resp.StatusCode != http.StatusOK {
+						b.Fatalf("HTTP %d", resp.StatusCode)
+					}
+				}
+				b.StartTimer()
+				res := flush(b, r.pipeline, 30*time.Second)
+				flushing += res.Duration
+				if res.Exported() != 20000 {
+					b.Fatalf("flush = %+v", res)
+				}
+			}
+			b.ReportMetric(float64(flushing.Milliseconds())/float64(b.N), "ms/flush")
+		})
 	}
 }
