@@ -1,16 +1,17 @@
+import { DEFAULT_TRACES_URL } from './collector-endpoint.mjs';
+
 /**
- * Requests that belong to no invocation and must not be traced: the runtime's own long-polling
- * calls to the Lambda Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html),
- * and the preload's exports to the collector, which the exporter already runs with tracing
- * suppressed but which would still pay for the instrumentation's work on every invocation.
+ * Recognises requests that belong to no invocation and must not be traced: the runtime's own
+ * long-polling calls to the Lambda Runtime API
+ * (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html), and the preload's exports to
+ * the collector, which the exporter already runs with tracing suppressed but which would still pay
+ * for the instrumentation's work on every invocation.
  * @param {NodeJS.ProcessEnv} env
- * @param {string | undefined} host
- * @param {string | number | undefined} port
+ * @returns {(host: string | undefined, port: string | number | undefined) => boolean}
  */
-export function isUntracedRequest(env, host, port) {
-  if (!host) return false;
-  const address = port ? `${host}:${port}` : host;
-  return address === env.AWS_LAMBDA_RUNTIME_API || address === collectorAddress(env);
+export function untracedRequestFilter(env) {
+  const addresses = new Set([env.AWS_LAMBDA_RUNTIME_API, collectorAddress(env)].filter(Boolean));
+  return (host, port) => Boolean(host) && addresses.has(port ? `${host}:${port}` : host);
 }
 
 /**
@@ -18,7 +19,7 @@ export function isUntracedRequest(env, host, port) {
  * @param {NodeJS.ProcessEnv} env
  */
 function collectorAddress(env) {
-  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://127.0.0.1:4318';
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_TRACES_URL;
   try {
     const { hostname, port } = new URL(url);
     return port ? `${hostname}:${port}` : hostname;

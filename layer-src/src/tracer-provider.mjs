@@ -1,9 +1,9 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { DEFAULT_TRACES_URL } from './collector-endpoint.mjs';
 
-/** The collector extension's OTLP/HTTP receiver, listening on loopback only. */
-export const DEFAULT_TRACES_URL = 'http://127.0.0.1:4318/v1/traces';
+export { DEFAULT_TRACES_URL };
 
 /**
  * How long one export to the local collector may take, retries included, unless

@@ -7,6 +7,7 @@ import { configureDiagnostics } from '../src/diagnostics.mjs';
 import { handlerFileUrls } from '../src/esm-hook.mjs';
 import { withPatchableExport } from '../src/handler-exports.mjs';
 import { handlerLocation } from '../src/handler-location.mjs';
+import { untracedRequestFilter } from '../src/loopback-requests.mjs';
 import { selectInstrumentations } from '../src/instrumentations.mjs';
 import { createPropagator } from '../src/propagation.mjs';
 import { createResource } from '../src/resource.mjs';
@@ -37,6 +38,32 @@ describe('selectInstrumentations', () => {
         'Use a comma-separated list of aws-lambda, http, undici, aws-sdk (aws-lambda is always on).');
       return true;
     });
+  });
+});
+
+describe('untracedRequestFilter', () => {
+  it('matches the Lambda Runtime API and the default collector address only', () => {
+    const isUntraced = untracedRequestFilter({ AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001' });
+    assert.equal(isUntraced('127.0.0.1', '9001'), true);
+    assert.equal(isUntraced('127.0.0.1', 4318), true);
+    assert.equal(isUntraced('127.0.0.1', '4319'), false);
+    assert.equal(isUntraced('example.com', '443'), false);
+    assert.equal(isUntraced(undefined, undefined), false);
+  });
+
+  it('follows the traces endpoint first, then the base endpoint', () => {
+    const traces = untracedRequestFilter({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://localhost:5000/v1/traces', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:6000' });
+    assert.equal(traces('localhost', '5000'), true);
+    assert.equal(traces('127.0.0.1', '6000'), false);
+    assert.equal(traces('127.0.0.1', '4318'), false);
+    const base = untracedRequestFilter({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.internal' });
+    assert.equal(base('collector.internal', ''), true);
+  });
+
+  it('matches nothing for an endpoint that is not a URL, and for an unset Runtime API', () => {
+    const isUntraced = untracedRequestFilter({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' });
+    assert.equal(isUntraced('127.0.0.1', '4318'), false);
+    assert.equal(isUntraced('not a url', ''), false);
   });
 });
 

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 /**
  * A local stand-in for the collector's OTLP/HTTP receiver: accepts JSON-encoded
  * ExportTraceServiceRequest bodies on POST /v1/traces and keeps every span it receives,
- * flattened with its resource attributes.
+ * flattened with its resource attributes, and counts the connections clients open to it.
  * https://opentelemetry.io/docs/specs/otlp/#otlphttp
  */
 export async function startOtlpStandIn() {
@@ -32,12 +32,16 @@ export async function startOtlpStandIn() {
       for (const waiter of waiters) waiter();
     });
   });
+  let connections = 0;
+  server.on('connection', () => { connections += 1; });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     spans,
     requests,
+    /** How many TCP connections clients have opened to the stand-in so far. */
+    get connections() { return connections; },
     /** Resolves with the spans once `predicate(spans)` holds; rejects after `timeoutMillis`. */
     waitFor(predicate, timeoutMillis = 10_000) {
       return new Promise((resolve, reject) => {
