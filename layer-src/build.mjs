@@ -166,16 +166,26 @@ function checkNothingBundledTwice(coreMetafile, optionalMetafile) {
  * and so loads every lazily loaded part of the module (fs.promises, stream's web streams,
  * util.parseArgs, ...); an import of a CommonJS file makes Node.js lex its source for export
  * names. Both cost milliseconds of start-up for nothing the preload uses.
+ *
+ * esbuild turns each such import into an object that copies the module's properties (__toESM),
+ * which reads every property descriptor and so loads the lazy parts all the same. A built-in
+ * whose exports are a plain object is therefore handed over as an object that inherits from it:
+ * nothing to copy, and every property is still read from the module itself, as it is at the time
+ * (an instrumentation may have wrapped it). Built-ins that export a function or class (events,
+ * module, stream, ...) are handed over as they are.
  */
 function loadThroughRequire() {
-  const modules = new Set([...builtinModules.flatMap((name) => [name, `node:${name}`]), 'import-in-the-middle']);
+  const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+  const modules = new Set([...builtins, 'import-in-the-middle']);
   return {
     name: 'load-through-require',
     setup(build) {
       build.onResolve({ filter: /^[a-z:_/-]+$/ }, (args) =>
         args.kind === 'import-statement' && modules.has(args.path) ? { path: args.path, namespace: 'load-through-require' } : undefined);
       build.onLoad({ filter: /.*/, namespace: 'load-through-require' }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        contents: builtins.has(args.path)
+          ? `const builtin = require(${JSON.stringify(args.path)});\nmodule.exports = typeof builtin === 'function' ? builtin : Object.create(builtin);`
+          : `module.exports = require(${JSON.stringify(args.path)});`,
         loader: 'js',
       }));
     },

@@ -11,7 +11,7 @@
 // files, as the Node.js 24 runtime does.
 // Each invocation prints one line: RESULT <json>. With HARNESS_REPORT_READY=1, it first prints
 // READY <milliseconds since the process started> <milliseconds of CPU used, all threads> once the
-// handler is loaded, and DURATION <milliseconds> after each invocation (the handler's promise,
+// handler is loaded, and DURATION <milliseconds> <milliseconds of CPU> after each invocation (the handler's promise,
 // which with the preload includes the flush of its spans).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,8 +39,12 @@ for (const { event, traceHeader } of invocations) {
   const context = lambdaContext(sequence);
   try {
     const start = performance.now();
+    const startCpu = process.cpuUsage();
     const result = await handler(event, context);
-    if (process.env.HARNESS_REPORT_READY === '1') console.log(`DURATION ${performance.now() - start}`);
+    if (process.env.HARNESS_REPORT_READY === '1') {
+      const { user, system } = process.cpuUsage(startCpu);
+      console.log(`DURATION ${performance.now() - start} ${(user + system) / 1000}`);
+    }
     console.log(`RESULT ${JSON.stringify({ result })}`);
   } catch (error) {
     console.log(`RESULT ${JSON.stringify({ error: String(error) })}`);
