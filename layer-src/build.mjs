@@ -59,7 +59,10 @@ const COMMON_OPTIONS = {
   sourcemap: false,
   legalComments: 'none',
   metafile: true,
-  external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]),
+  // Except import-in-the-middle's supports-sync-hooks.mjs: a function of process.version without
+  // imports or state, bundled to spare a file at start-up.
+  external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]).filter((name) => name !== 'import-in-the-middle/*')
+    .concat(['import-in-the-middle/register-hooks.mjs', 'import-in-the-middle/hook.mjs']),
   // require-in-the-middle's optional debug logging, see src/silent-debug.cjs.
   alias: { debug: path.join(sourceDir, 'silent-debug.cjs') },
   banner: { js: BANNER },
@@ -165,7 +168,9 @@ function checkNothingBundledTwice(coreMetafile, optionalMetafile) {
  * import. An import of a built-in goes through its ES module facade, which reads every export
  * and so loads every lazily loaded part of the module (fs.promises, stream's web streams,
  * util.parseArgs, ...); an import of a CommonJS file makes Node.js lex its source for export
- * names. Both cost milliseconds of start-up for nothing the preload uses.
+ * names. Both cost milliseconds of start-up for nothing the preload uses. The same holds for the
+ * exporter's `import('http')` at its first export: about 20 ms on the first invocation's response
+ * (http2, fs/promises, assert, readline, undici's WebSocket, all for `request` and `Agent`).
  *
  * esbuild turns each such import into an object that copies the module's properties (__toESM),
  * which reads every property descriptor and so loads the lazy parts all the same. A built-in
@@ -180,8 +185,10 @@ function loadThroughRequire() {
   return {
     name: 'load-through-require',
     setup(build) {
-      build.onResolve({ filter: /^[a-z:_/-]+$/ }, (args) =>
-        args.kind === 'import-statement' && modules.has(args.path) ? { path: args.path, namespace: 'load-through-require' } : undefined);
+      build.onResolve({ filter: /^[a-z:_/-]+$/ }, (args) => {
+        const imported = args.kind === 'import-statement' || (args.kind === 'dynamic-import' && builtins.has(args.path));
+        return imported && modules.has(args.path) ? { path: args.path, namespace: 'load-through-require' } : undefined;
+      });
       build.onLoad({ filter: /.*/, namespace: 'load-through-require' }, (args) => ({
         contents: builtins.has(args.path)
           ? `const builtin = require(${JSON.stringify(args.path)});\nmodule.exports = typeof builtin === 'function' ? builtin : Object.create(builtin);`

@@ -1,5 +1,6 @@
 import * as module from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { supportsSyncHooks } from 'import-in-the-middle/supports-sync-hooks.mjs';
 import { handlerLocation } from './handler-location.mjs';
 
 /**
@@ -16,7 +17,6 @@ import { handlerLocation } from './handler-location.mjs';
 export async function registerEsmHook(env, builtins) {
   const include = [...handlerFileUrls(env), ...builtins];
   if (include.length === 0) return;
-  const { supportsSyncHooks } = await import('import-in-the-middle/supports-sync-hooks.mjs');
   if (supportsSyncHooks()) {
     const { register } = await import('import-in-the-middle/register-hooks.mjs');
     register({ include });
