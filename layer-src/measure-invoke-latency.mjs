@@ -3,7 +3,8 @@
 // (traced, the invocation and the fetch add two more: 12 spans exported per invocation). The
 // preload exports to a local OTLP/HTTP receiver when each invocation ends, against the same
 // handler without the preload. The difference is the instrumentation plus the end-of-invocation
-// flush. A third variant exports to a port where nothing listens (the export is refused at once):
+// flush. The first invocation of each process, which also pays for what is loaded on first use,
+// is reported apart. A third variant exports to a port where nothing listens (the export is refused at once):
 // its difference to bare Node.js is the span work alone. Each handler process runs on one core (the receiver and the downstream server on
 // another), variants alternate process by process, and warm-up invocations are not counted.
 // Prints figures only; it passes or fails nothing.
@@ -22,7 +23,7 @@ import { xrayTraceHeader } from './test/support/xray.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const count = Number(process.argv[2] ?? 400);
 const preloads = { preload: preloadInit, ...(process.argv[3] ? { other: path.resolve(process.argv[3]) } : {}) };
-const ROUNDS = 4;
+const ROUNDS = 8;
 const WARM_UP = 20;
 const harness = path.join(here, 'test', 'support', 'lambda-harness.mjs');
 const onCore = (core) => (spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', String(core)] : []);
@@ -64,7 +65,7 @@ const refusedEndpoint = await new Promise((resolve) => {
   });
 });
 
-/** The warm invocations' durations of one handler process. */
+/** [wall, cpu] of the first and of the warm invocations of one handler process. */
 function durationsOf({ nodeOptions, endpoint = collector.endpoint }) {
   const [command, ...args] = [...onCore(1), process.execPath, harness];
   return new Promise((resolve, reject) => {
@@ -75,7 +76,10 @@ function durationsOf({ nodeOptions, endpoint = collector.endpoint }) {
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     child.on('close', (code) => {
       if (code !== 0 || stderr.includes('tracing disabled')) reject(new Error(`handler process failed (${code}):\n${stderr}`));
-      else resolve(stdout.split('\n').filter((l) => l.startsWith('DURATION ')).map((l) => l.slice(9).split(' ').map(Number)).slice(WARM_UP));
+      else {
+        const durations = stdout.split('\n').filter((l) => l.startsWith('DURATION ')).map((l) => l.slice(9).split(' ').map(Number));
+        resolve({ first: durations[0], warm: durations.slice(WARM_UP) });
+      }
     });
   });
 }
@@ -86,11 +90,14 @@ const variants = {
   'no collector': { nodeOptions: `--import ${preloads.preload}`, endpoint: refusedEndpoint },
 };
 const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+const firsts = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
 const names = Object.keys(variants);
 for (let round = 0; round < ROUNDS; round += 1) {
   for (let i = 0; i < names.length; i += 1) {
     const name = names[(i + round) % names.length];
-    samples[name].push(...(await durationsOf(variants[name])));
+    const { first, warm } = await durationsOf(variants[name]);
+    samples[name].push(...warm);
+    firsts[name].push(first);
   }
 }
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
@@ -105,6 +112,12 @@ for (const name of names) {
     return `${measure} p50 ${f(p50)} p99 ${f(p99)} (added p50 ${f(p50 - quantile(of('bare', measure), 0.5))}, p99 ${f(p99 - quantile(of('bare', measure), 0.99))})`;
   };
   console.log(`  ${name.padEnd(12)} ${line('wall')}\n  ${''.padEnd(12)} ${line('cpu')}`);
+}
+console.log(`  first invocation of each process (${ROUNDS} processes), median:`);
+for (const name of names) {
+  const median = (measure) => quantile(firsts[name].map((run) => run[measure]), 0.5);
+  const added = name === 'bare' ? '' : ` (added ${f(median(0) - quantile(firsts.bare.map((run) => run[0]), 0.5))})`;
+  console.log(`  ${name.padEnd(12)} wall ${f(median(0))}${added}  cpu ${f(median(1))}`);
 }
 console.log(`  spans received by the OTLP stand-in: ${collector.spans.length}`);
 await collector.close();
