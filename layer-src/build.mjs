@@ -59,10 +59,8 @@ const COMMON_OPTIONS = {
   sourcemap: false,
   legalComments: 'none',
   metafile: true,
-  // Except import-in-the-middle's supports-sync-hooks.mjs: a function of process.version without
-  // imports or state, bundled to spare a file at start-up.
-  external: UNBUNDLED_PACKAGES.flatMap((name) => [name, `${name}/*`]).filter((name) => name !== 'import-in-the-middle/*')
-    .concat(['import-in-the-middle/register-hooks.mjs', 'import-in-the-middle/hook.mjs']),
+  // With their subpaths, except what importInTheMiddleHookCheck() bundles.
+  external: UNBUNDLED_PACKAGES,
   // require-in-the-middle's optional debug logging, see src/silent-debug.cjs.
   alias: { debug: path.join(sourceDir, 'silent-debug.cjs') },
   banner: { js: BANNER },
@@ -74,7 +72,7 @@ fs.rmSync(layerRoot, { recursive: true, force: true });
 const core = await esbuild.build({
   ...COMMON_OPTIONS,
   entryPoints: CORE_ENTRIES,
-  plugins: [otherEntriesStayFiles(), loadThroughRequire(), semanticConventionsUsedOnly()],
+  plugins: [otherEntriesStayFiles(), importInTheMiddleHookCheck(), loadThroughRequire(), semanticConventionsUsedOnly()],
 });
 const optional = await esbuild.build({
   ...COMMON_OPTIONS,
@@ -119,6 +117,22 @@ function otherEntriesStayFiles() {
         if (!entries.has(target)) return undefined;
         return { path: args.path, external: true };
       });
+    },
+  };
+}
+
+/**
+ * Bundles import-in-the-middle's supports-sync-hooks.mjs, which src/esm-hook.mjs calls to choose
+ * between the in-thread and the loader-thread hook: a function of process.version without imports
+ * or state, so a copy in sdk.mjs behaves as the shipped file and spares reading one more file.
+ */
+function importInTheMiddleHookCheck() {
+  return {
+    name: 'import-in-the-middle-hook-check',
+    setup(build) {
+      build.onResolve({ filter: /^import-in-the-middle\/supports-sync-hooks\.mjs$/ }, () => ({
+        path: path.join(findPackageDir('import-in-the-middle', sourceRoot), 'supports-sync-hooks.mjs'),
+      }));
     },
   };
 }
@@ -177,7 +191,7 @@ function checkNothingBundledTwice(coreMetafile, optionalMetafile) {
  * whose exports are a plain object is therefore handed over as an object that inherits from it:
  * nothing to copy, and every property is still read from the module itself, as it is at the time
  * (an instrumentation may have wrapped it). Built-ins that export a function or class (events,
- * module, stream, ...) are handed over as they are.
+ * module, stream, ...), and `process`, whose methods need it as `this`, are handed over as they are.
  */
 function loadThroughRequire() {
   const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -191,7 +205,7 @@ function loadThroughRequire() {
       });
       build.onLoad({ filter: /.*/, namespace: 'load-through-require' }, (args) => ({
         contents: builtins.has(args.path)
-          ? `const builtin = require(${JSON.stringify(args.path)});\nmodule.exports = typeof builtin === 'function' ? builtin : Object.create(builtin);`
+          ? `const builtin = require(${JSON.stringify(args.path)});\nmodule.exports = typeof builtin === 'function' || builtin === process ? builtin : Object.create(builtin);`
           : `module.exports = require(${JSON.stringify(args.path)});`,
         loader: 'js',
       }));
@@ -258,7 +272,8 @@ async function bundleImportInTheMiddleLoaders(modulesDir) {
       logLevel: 'warning',
     });
   }
-  for (const file of ['create-hook.mjs', 'lib/get-exports.mjs', 'lib/get-esm-exports.mjs', 'lib/io.mjs']) {
+  // supports-sync-hooks.mjs is bundled into sdk.mjs and into both loader entries.
+  for (const file of ['create-hook.mjs', 'lib/get-exports.mjs', 'lib/get-esm-exports.mjs', 'lib/io.mjs', 'supports-sync-hooks.mjs']) {
     fs.rmSync(path.join(packageDir, file));
   }
   for (const lexer of ['es-module-lexer', 'cjs-module-lexer']) {

@@ -58,13 +58,28 @@ describe('instrumentation selection', { skip: recorderUnsupported }, () => {
     const code = loadedLayerFiles.map((file) => fs.readFileSync(file, 'utf8')).join('\n');
     const loaded = Object.keys(INSTRUMENTATION_PACKAGES).filter((name) => code.includes(`"${INSTRUMENTATION_PACKAGES[name]}"`));
     await collector.waitFor((all) => all.some((s) => s.traceId === trace.traceId));
-    return { loaded, spans: collector.spans.filter((s) => s.traceId === trace.traceId) };
+    const files = [...new Set(loadedLayerFiles.map((file) => path.relative(preloadDir, file)))].sort();
+    return { loaded, files, spans: collector.spans.filter((s) => s.traceId === trace.traceId) };
   }
 
   it('loads aws-lambda, http, undici and aws-sdk by default', async () => {
     const { loaded, spans } = await runWith(undefined);
     assert.deepEqual(loaded.sort(), ['aws-lambda', 'aws-sdk', 'http', 'undici']);
     await collector.waitFor(() => spans.length >= 2);
+  });
+
+  // Each file the module loaders read costs start-up time: the always-loaded code is one file.
+  it('reads one file for the core and one per chosen instrumentation, besides import-in-the-middle', async () => {
+    const { files } = await runWith('undici');
+    assert.deepEqual(files, [
+      'init.mjs',
+      'node_modules/import-in-the-middle/index.js',
+      'node_modules/import-in-the-middle/lib/register.js',
+      'node_modules/import-in-the-middle/register-hooks.mjs',
+      'node_modules/module-details-from-path/index.js',
+      'optional-instrumentations/undici.mjs',
+      'sdk.mjs',
+    ]);
   });
 
   it('loads only aws-lambda and the chosen instrumentations', async () => {
