@@ -18,6 +18,12 @@ export function collectorConfigUri(exporter: TraceExporterConfig): string {
 /** OTLP request bodies above this size get HTTP 413, as in the layer's default file. */
 const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * No idle timeout on the receiver, as in the layer's default file: the function's one keep-alive
+ * connection must survive a freeze of any length.
+ */
+const RECEIVER_IDLE_TIMEOUT = '0s';
+
 /** Tries per PutTraceSegments call, as in the layer's default file. */
 const XRAY_MAX_RETRIES = 3;
 
@@ -32,7 +38,11 @@ export function renderCollectorConfig(exporter: TraceExporterConfig): { [key: st
   const extensions = exporter.extensions ?? {};
   return {
     receivers: {
-      otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: MAX_REQUEST_BODY_BYTES } } },
+      otlp: {
+        protocols: {
+          http: { endpoint: '127.0.0.1:4318', max_request_body_size: MAX_REQUEST_BODY_BYTES, idle_timeout: RECEIVER_IDLE_TIMEOUT },
+        },
+      },
     },
     exporters: { [exporter.id]: settings },
     ...(Object.keys(extensions).length > 0 ? { extensions } : {}),

@@ -187,7 +187,7 @@ describe('environment', () => {
       .OPENTELEMETRY_COLLECTOR_CONFIG_URI;
     expect(uri.startsWith('yaml:')).toBe(true);
     expect(JSON.parse(uri.slice('yaml:'.length))).toEqual({
-      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: 4194304 } } } },
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: 4194304, idle_timeout: '0s' } } } },
       exporters: { awsxray: { region: 'us-west-2', max_retries: 3, indexed_attributes: ['http.route', 'tenant'] } },
       service: { pipelines: { traces: { receivers: ['otlp'], exporters: ['awsxray'] } } },
     });

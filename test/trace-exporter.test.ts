@@ -1,5 +1,8 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { TraceExporter } from '../lib';
+import { COLLECTOR_SOURCE_DIR } from '../lib/collector-bundling';
 import { collectorConfigUri, renderCollectorConfig } from '../lib/collector-config';
 
 const PATH = 'OtelTracedFunction \'Fn\': exporter';
@@ -32,7 +35,7 @@ describe('TraceExporter.xrayOtlp', () => {
   test('sends to X-Ray\'s OTLP endpoint signed with SigV4', () => {
     const config = TraceExporter.xrayOtlp({ region: 'ap-southeast-2' }).bind(PATH);
     expect(renderCollectorConfig(config)).toEqual({
-      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: 4194304 } } } },
+      receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:4318', max_request_body_size: 4194304, idle_timeout: '0s' } } } },
       exporters: {
         'otlphttp/xray': {
           traces_endpoint: 'https://xray.ap-southeast-2.amazonaws.com/v1/traces',
@@ -74,5 +77,17 @@ describe('TraceExporter.otlp', () => {
       /exporter.headers: 'bad header' is not an HTTP header name/);
     expect(() => TraceExporter.otlp({ tracesEndpoint: 'https://x.example.com/v1/traces', headers: { 'x-key': 'a\nb' } }).bind(PATH)).toThrow(
       /exporter.headers\['x-key'\]: the value must be a string on one line/);
+  });
+});
+
+describe('rendered configuration and the layer\'s default file', () => {
+  test('share the receiver settings and the X-Ray retries', () => {
+    const file = fs.readFileSync(path.join(COLLECTOR_SOURCE_DIR, 'config', 'config.yaml'), 'utf-8');
+    const rendered = renderCollectorConfig(TraceExporter.xray({ region: 'eu-west-1' }).bind(PATH));
+    const http = rendered.receivers.otlp.protocols.http;
+    expect(file).toMatch(new RegExp(`^\\s+endpoint: ${http.endpoint.replace(/\./g, '\\.')}$`, 'm'));
+    expect(file).toMatch(new RegExp(`^\\s+max_request_body_size: ${http.max_request_body_size}$`, 'm'));
+    expect(file).toMatch(new RegExp(`^\\s+idle_timeout: ${http.idle_timeout}$`, 'm'));
+    expect(file).toMatch(new RegExp(`^\\s+max_retries: ${rendered.exporters.awsxray.max_retries}$`, 'm'));
   });
 });

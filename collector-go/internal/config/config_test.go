@@ -41,6 +41,9 @@ func TestShippedDefaultConfigExportsToXRayInTheFunctionRegion(t *testing.T) {
 	if got := otlp.Protocols.HTTP.Get().ServerConfig.NetAddr.Endpoint; got != "127.0.0.1:4318" {
 		t.Errorf("http endpoint = %q, want 127.0.0.1:4318", got)
 	}
+	if got := otlp.Protocols.HTTP.Get().ServerConfig.IdleTimeout; got != 0 {
+		t.Errorf("http idle_timeout = %v, want 0 (no idle close across freezes)", got)
+	}
 	if otlp.Protocols.GRPC.HasValue() {
 		t.Errorf("grpc is enabled in the default config, want HTTP only")
 	}
@@ -165,7 +168,7 @@ func TestComponentsWithoutSettingsUseTheirDefaults(t *testing.T) {
 // JSON, with ${env:AWS_REGION} left for the collector to expand.
 func TestJSONInAYamlURIWithEnvReferences(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-central-1")
-	uri := `yaml:{"receivers":{"otlp":{"protocols":{"http":{"endpoint":"127.0.0.1:4318","max_request_body_size":4194304}}}},` +
+	uri := `yaml:{"receivers":{"otlp":{"protocols":{"http":{"endpoint":"127.0.0.1:4318","max_request_body_size":4194304,"idle_timeout":"0s"}}}},` +
 		`"exporters":{"otlphttp/xray":{"traces_endpoint":"https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces","auth":{"authenticator":"sigv4auth"}}},` +
 		`"extensions":{"sigv4auth":{"region":"${env:AWS_REGION}","service":"xray"}},` +
 		`"service":{"extensions":["sigv4auth"],"pipelines":{"traces":{"receivers":["otlp"],"exporters":["otlphttp/xray"]}}}}`
