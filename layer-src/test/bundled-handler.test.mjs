@@ -4,11 +4,10 @@ import assert from 'node:assert/strict';
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startDownstreamStandIn } from './support/downstream-stand-in.mjs';
-import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
+import { describe, it } from 'node:test';
 import { createTaskRoot, lambdaEnvironment, layerSourceDir, runHandler } from './support/run-handler.mjs';
 import { parseXrayHeader, xrayTraceHeader } from './support/xray.mjs';
+import { useStandIns } from './support/stand-ins.mjs';
 
 const HANDLER_SOURCE = `
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -62,16 +61,7 @@ async function bundleHandler({ outfile, loader, ...options }) {
 }
 
 describe('handler bundled like NodejsFunction', () => {
-  let collector;
-  let downstream;
-  before(async () => {
-    collector = await startOtlpStandIn();
-    downstream = await startDownstreamStandIn();
-  });
-  after(async () => {
-    await collector.close();
-    await downstream.close();
-  });
+  const standIns = useStandIns();
 
   for (const [kind, options] of Object.entries(BUNDLINGS)) {
     it(`${kind}: traces the AWS SDK call and the fetch under the handler span`, async () => {
@@ -81,15 +71,15 @@ describe('handler bundled like NodejsFunction', () => {
       const { results } = await runHandler({
         env: {
           ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: `bundled-${options.format}-${options.loader ?? 'auto'}` }),
-          OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-          STS_ENDPOINT: downstream.url,
+          OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint,
+          STS_ENDPOINT: standIns.downstream.url,
         },
-        invocations: [{ event: { url: downstream.url + path }, traceHeader: trace.header }],
+        invocations: [{ event: { url: standIns.downstream.url + path }, traceHeader: trace.header }],
         loader: options.loader,
       });
       assert.deepEqual(results, [{ result: { account: '123456789012', body: `echo ${path}` } }]);
 
-      const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 3);
+      const spans = await standIns.collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 3);
       const ofTrace = spans.filter((s) => s.traceId === trace.traceId);
       const handlerSpan = ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-aws-lambda');
       const sdkSpan = ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-aws-sdk');
@@ -102,9 +92,9 @@ describe('handler bundled like NodejsFunction', () => {
       assert.equal(fetchSpan.parentSpanId, handlerSpan.spanId);
       assert.equal(ofTrace.length, 3, 'one span each: the SDK call\'s own HTTP request is not traced twice');
 
-      const stsRequest = downstream.requests.find((r) => r.body.includes('Action=GetCallerIdentity') && r.headers['x-amzn-trace-id']?.includes(trace.traceId.slice(8)));
+      const stsRequest = standIns.downstream.requests.find((r) => r.body.includes('Action=GetCallerIdentity') && r.headers['x-amzn-trace-id']?.includes(trace.traceId.slice(8)));
       assert.ok(stsRequest, 'the STS request carries the trace');
-      const fetchRequest = downstream.requests.find((r) => r.url === path);
+      const fetchRequest = standIns.downstream.requests.find((r) => r.url === path);
       assert.equal(parseXrayHeader(fetchRequest.headers['x-amzn-trace-id']).Parent, fetchSpan.spanId);
     });
   }

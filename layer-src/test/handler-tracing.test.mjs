@@ -1,11 +1,10 @@
 // A handler run as Lambda runs it, with the built preload: its span continues the X-Ray trace
 // Lambda passes in _X_AMZN_TRACE_ID, its fetch is a child span, and the request carries the trace.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startDownstreamStandIn } from './support/downstream-stand-in.mjs';
-import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
+import { describe, it } from 'node:test';
 import { createTaskRoot, lambdaEnvironment, runHandler } from './support/run-handler.mjs';
 import { parseXrayHeader, xrayTraceHeader } from './support/xray.mjs';
+import { useStandIns } from './support/stand-ins.mjs';
 
 const FETCHING_HANDLER_BODY = `async (event) => {
   const response = await fetch(event.url);
@@ -35,16 +34,7 @@ const HANDLERS = {
 };
 
 describe('handler tracing', () => {
-  let collector;
-  let downstream;
-  before(async () => {
-    collector = await startOtlpStandIn();
-    downstream = await startDownstreamStandIn();
-  });
-  after(async () => {
-    await collector.close();
-    await downstream.close();
-  });
+  const standIns = useStandIns();
 
   for (const [kind, { files, loader }] of Object.entries(HANDLERS)) {
     describe(kind, () => {
@@ -53,13 +43,13 @@ describe('handler tracing', () => {
         const taskRoot = createTaskRoot(files);
         const path = `/${kind.replace(/\W+/g, '-')}`;
         const { results } = await runHandler({
-          env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
-          invocations: [{ event: { url: downstream.url + path }, traceHeader: trace.header }],
+          env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint },
+          invocations: [{ event: { url: standIns.downstream.url + path }, traceHeader: trace.header }],
           loader,
         });
         assert.deepEqual(results, [{ result: { status: 200, body: `echo ${path}` } }]);
 
-        const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
+        const spans = await standIns.collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
         const handlerSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-aws-lambda');
         assert.ok(handlerSpan, 'the handler span was exported');
         assert.equal(handlerSpan.name, 'orders-api');
@@ -72,7 +62,7 @@ describe('handler tracing', () => {
         assert.equal(fetchSpan.parentSpanId, handlerSpan.spanId, 'the fetch span is a child of the handler span');
         assert.equal(fetchSpan.kind, 3, 'CLIENT');
 
-        const request = downstream.requests.find((r) => r.url === path);
+        const request = standIns.downstream.requests.find((r) => r.url === path);
         const xray = parseXrayHeader(request.headers['x-amzn-trace-id']);
         assert.equal(xray.Root, `1-${trace.traceId.slice(0, 8)}-${trace.traceId.slice(8)}`);
         assert.equal(xray.Parent, fetchSpan.spanId);
@@ -101,16 +91,16 @@ export const handler = (event) => new Promise((resolve, reject) => {
 `,
     });
     const { results } = await runHandler({
-      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
-      invocations: [{ event: { url: `${downstream.url}/node-http` }, traceHeader: trace.header }],
+      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint },
+      invocations: [{ event: { url: `${standIns.downstream.url}/node-http` }, traceHeader: trace.header }],
     });
     assert.deepEqual(results, [{ result: 200 }]);
-    const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
+    const spans = await standIns.collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
     const handlerSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-aws-lambda');
     const httpSpan = spans.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-http');
     assert.ok(httpSpan, 'the node:http request was traced');
     assert.equal(httpSpan.parentSpanId, handlerSpan.spanId);
-    const request = downstream.requests.find((r) => r.url === '/node-http');
+    const request = standIns.downstream.requests.find((r) => r.url === '/node-http');
     assert.equal(parseXrayHeader(request.headers['x-amzn-trace-id']).Parent, httpSpan.spanId);
   });
 
@@ -128,17 +118,17 @@ exports.handler = async (event) => {
 };
 `,
     });
-    const runtimeApi = new URL(downstream.url).host;
+    const runtimeApi = new URL(standIns.downstream.url).host;
     const { results } = await runHandler({
       env: {
         ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }),
         AWS_LAMBDA_RUNTIME_API: runtimeApi,
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint,
       },
-      invocations: [{ event: { runtimeApiUrl: `http://${runtimeApi}/runtime-api`, otherUrl: `http://localhost:${new URL(downstream.url).port}/elsewhere` }, traceHeader: trace.header }],
+      invocations: [{ event: { runtimeApiUrl: `http://${runtimeApi}/runtime-api`, otherUrl: `http://localhost:${new URL(standIns.downstream.url).port}/elsewhere` }, traceHeader: trace.header }],
     });
     assert.deepEqual(results, [{ result: [200, 200, 200] }]);
-    const spans = await collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
+    const spans = await standIns.collector.waitFor((all) => all.filter((s) => s.traceId === trace.traceId).length >= 2);
     const ofTrace = spans.filter((s) => s.traceId === trace.traceId);
     assert.deepEqual(ofTrace.map((s) => s.scope).sort(), ['@opentelemetry/instrumentation-aws-lambda', '@opentelemetry/instrumentation-undici']);
     assert.match(ofTrace.find((s) => s.scope === '@opentelemetry/instrumentation-undici').attributes['url.full'], /\/elsewhere$/);
@@ -150,19 +140,19 @@ exports.handler = async (event) => {
     const lambda = xrayTraceHeader({ sampled: true });
     const taskRoot = createTaskRoot({ 'index.mjs': 'export const handler = async (event) => event.rawPath;\n' });
     const { results } = await runHandler({
-      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: 'w3c' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: 'w3c' }), OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint },
       invocations: [
         { event: { rawPath: '/without-lambda-header', headers } },
         { event: { rawPath: '/with-lambda-header', headers }, traceHeader: lambda.header },
       ],
     });
     assert.deepEqual(results, [{ result: '/without-lambda-header' }, { result: '/with-lambda-header' }]);
-    await collector.waitFor((all) => all.some((s) => s.traceId === w3c.traceId) && all.some((s) => s.traceId === lambda.traceId));
-    const fromHeaders = collector.spans.find((s) => s.traceId === w3c.traceId);
+    await standIns.collector.waitFor((all) => all.some((s) => s.traceId === w3c.traceId) && all.some((s) => s.traceId === lambda.traceId));
+    const fromHeaders = standIns.collector.spans.find((s) => s.traceId === w3c.traceId);
     assert.equal(fromHeaders.parentSpanId, w3c.spanId);
-    const fromLambda = collector.spans.find((s) => s.traceId === lambda.traceId);
+    const fromLambda = standIns.collector.spans.find((s) => s.traceId === lambda.traceId);
     assert.equal(fromLambda.parentSpanId, lambda.parentSpanId);
-    assert.equal(collector.spans.filter((s) => s.name === 'w3c').length, 2);
+    assert.equal(standIns.collector.spans.filter((s) => s.name === 'w3c').length, 2);
   });
 
   it('exports nothing for an invocation whose trace header says Sampled=0', async () => {
@@ -170,18 +160,18 @@ exports.handler = async (event) => {
     const sampled = xrayTraceHeader({ sampled: true });
     const taskRoot = createTaskRoot(HANDLERS['ES module (.mjs)'].files);
     const { results } = await runHandler({
-      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+      env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint },
       // The sampled invocation after it proves the process exported what it had by then.
       invocations: [
-        { event: { url: `${downstream.url}/unsampled` }, traceHeader: unsampled.header },
-        { event: { url: `${downstream.url}/sampled` }, traceHeader: sampled.header },
+        { event: { url: `${standIns.downstream.url}/unsampled` }, traceHeader: unsampled.header },
+        { event: { url: `${standIns.downstream.url}/sampled` }, traceHeader: sampled.header },
       ],
     });
     assert.equal(results.length, 2);
     assert.equal(results[0].result.body, 'echo /unsampled');
-    await collector.waitFor((all) => all.filter((s) => s.traceId === sampled.traceId).length >= 2);
-    assert.deepEqual(collector.spans.filter((s) => s.traceId === unsampled.traceId), []);
-    const request = downstream.requests.find((r) => r.url === '/unsampled');
+    await standIns.collector.waitFor((all) => all.filter((s) => s.traceId === sampled.traceId).length >= 2);
+    assert.deepEqual(standIns.collector.spans.filter((s) => s.traceId === unsampled.traceId), []);
+    const request = standIns.downstream.requests.find((r) => r.url === '/unsampled');
     assert.equal(parseXrayHeader(request.headers['x-amzn-trace-id']).Sampled, '0', 'the sampling decision travels downstream');
   });
 
@@ -191,13 +181,13 @@ exports.handler = async (event) => {
     const { results } = await runHandler({
       env: {
         ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName: 'no-header' }),
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint,
       },
-      invocations: [{ event: { url: `${downstream.url}/no-header` } }],
+      invocations: [{ event: { url: `${standIns.downstream.url}/no-header` } }],
     });
     const endSeconds = Math.ceil(Date.now() / 1000);
     assert.equal(results[0].result.body, 'echo /no-header');
-    const spans = await collector.waitFor((all) => all.some((s) => s.name === 'no-header'));
+    const spans = await standIns.collector.waitFor((all) => all.some((s) => s.name === 'no-header'));
     const handlerSpan = spans.find((s) => s.name === 'no-header');
     assert.match(handlerSpan.traceId, /^[0-9a-f]{32}$/);
     assert.ok(!handlerSpan.parentSpanId, 'the handler span is a root span');

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { supportsSyncHooks } from 'import-in-the-middle/supports-sync-hooks.mjs';
-import { startDownstreamStandIn } from './support/downstream-stand-in.mjs';
-import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
 import { createTaskRoot, lambdaEnvironment, preloadInit, runHandler } from './support/run-handler.mjs';
 import { xrayTraceHeader } from './support/xray.mjs';
+import { useStandIns } from './support/stand-ins.mjs';
 
 const recorder = fileURLToPath(new URL('./support/record-loaded-modules.mjs', import.meta.url));
 const preloadDir = path.dirname(preloadInit);
@@ -24,16 +23,7 @@ const INSTRUMENTATION_PACKAGES = {
 const recorderUnsupported = supportsSyncHooks() ? false : `module.registerHooks is unreliable on Node.js ${process.version}`;
 
 describe('instrumentation selection', { skip: recorderUnsupported }, () => {
-  let collector;
-  let downstream;
-  before(async () => {
-    collector = await startOtlpStandIn();
-    downstream = await startDownstreamStandIn();
-  });
-  after(async () => {
-    await collector.close();
-    await downstream.close();
-  });
+  const standIns = useStandIns();
 
   /** Runs one fetching invocation; returns the instrumentation packages whose code was loaded, and the spans. */
   async function runWith(enabled) {
@@ -43,11 +33,11 @@ describe('instrumentation selection', { skip: recorderUnsupported }, () => {
     const { results } = await runHandler({
       env: {
         ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }),
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint,
         ...(enabled === undefined ? {} : { OTEL_NODE_ENABLED_INSTRUMENTATIONS: enabled }),
         RECORD_LOADED_MODULES_TO: record,
       },
-      invocations: [{ event: { url: `${downstream.url}/` }, traceHeader: trace.header }],
+      invocations: [{ event: { url: `${standIns.downstream.url}/` }, traceHeader: trace.header }],
       extraNodeOptions: `--import ${recorder}`,
     });
     assert.deepEqual(results, [{ result: 200 }]);
@@ -57,15 +47,15 @@ describe('instrumentation selection', { skip: recorderUnsupported }, () => {
       .filter((file) => file.startsWith(preloadDir + path.sep));
     const code = loadedLayerFiles.map((file) => fs.readFileSync(file, 'utf8')).join('\n');
     const loaded = Object.keys(INSTRUMENTATION_PACKAGES).filter((name) => code.includes(`"${INSTRUMENTATION_PACKAGES[name]}"`));
-    await collector.waitFor((all) => all.some((s) => s.traceId === trace.traceId));
+    await standIns.collector.waitFor((all) => all.some((s) => s.traceId === trace.traceId));
     const files = [...new Set(loadedLayerFiles.map((file) => path.relative(preloadDir, file)))].sort();
-    return { loaded, files, spans: collector.spans.filter((s) => s.traceId === trace.traceId) };
+    return { loaded, files, spans: standIns.collector.spans.filter((s) => s.traceId === trace.traceId) };
   }
 
   it('loads aws-lambda, http, undici and aws-sdk by default', async () => {
     const { loaded, spans } = await runWith(undefined);
     assert.deepEqual(loaded.sort(), ['aws-lambda', 'aws-sdk', 'http', 'undici']);
-    await collector.waitFor(() => spans.length >= 2);
+    await standIns.collector.waitFor(() => spans.length >= 2);
   });
 
   // Each file the module loaders read costs start-up time: the always-loaded code is one file.
