@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Architecture, ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { Instrumentation } from './instrumentation';
 
@@ -77,15 +77,12 @@ const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(3);
  * the extension's time after the response counts toward it.
  */
 export function validateFlushTimeout(flushTimeout: Duration, timeout: Duration | undefined, where: string): number {
-  if (Token.isUnresolved(flushTimeout.toMilliseconds({ integral: false }))) {
-    return flushTimeout.toMilliseconds();
-  }
   const ms = flushTimeout.toMilliseconds();
   if (ms <= 0) {
     throw new Error(`${where}: collectorFlushTimeout is ${flushTimeout.toHumanString()}; give a positive duration such as Duration.seconds(2).`);
   }
   const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
-  if (!Token.isUnresolved(functionTimeout.toMilliseconds()) && ms >= functionTimeout.toMilliseconds()) {
+  if (ms >= functionTimeout.toMilliseconds()) {
     throw new Error(
       `${where}: collectorFlushTimeout (${flushTimeout.toHumanString()}) is not shorter than the function's timeout ` +
       `(${functionTimeout.toHumanString()}), and the export after each response counts toward it; ` +
