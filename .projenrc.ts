@@ -1,4 +1,5 @@
 import { awscdk, javascript } from 'projen';
+import { DependencyType } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 
 const CDK_VERSION = '2.257.0';
@@ -14,14 +15,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.0.0',
+  // The toolchain (jsii, projen) supports Node.js 22 and newer.
+  minNodeVersion: '22.0.0',
 
   srcdir: 'lib',
   libdir: 'lib',
 
+  // The oldest aws-cdk-lib the library is built and tested against; users get `^CDK_VERSION`.
   cdkVersion: CDK_VERSION,
-  cdkVersionPinning: true,
+  cdkVersionPinning: false,
   constructsVersion: '10.5.1',
+  // Peers are ranges; the development copies are pinned below.
+  peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '6.0.16',
   typescriptVersion: '5.9.3',
 
@@ -33,6 +38,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Handlers that use the API must share the preload's major.minor (one global API instance).
     '@opentelemetry/api@1.9.1',
   ],
+
+  // Every jsii language, named the way Construct Hub lists them.
+  publishToPypi: { distName: 'cdk-lambda-otel-xray', module: 'cdk_lambda_otel_xray' },
+  publishToMaven: {
+    javaPackage: 'io.github.otel_xray.cdk_lambda_otel_xray',
+    mavenGroupId: 'io.github.otel-xray',
+    mavenArtifactId: 'cdk-lambda-otel-xray',
+  },
+  publishToNuget: { dotNetNamespace: 'OtelXray.CdkLambdaOtelXray', packageId: 'OtelXray.CdkLambdaOtelXray' },
+  publishToGo: { moduleName: 'github.com/otel-xray/cdk-lambda-otel-xray-go', packageName: 'cdklambdaotelxray' },
 
   github: false,
   release: false,
@@ -77,8 +92,14 @@ project.package.addField('optionalDependencies', { esbuild: '0.28.2' });
 // the locked version, or \`npm ci\` refuses the lock file; 1.12.2 is the newest complete release.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
-// Pin the toolchain projen would otherwise leave as ranges.
+// Any constructs 10 goes (aws-cdk-lib asks for the minor it needs).
+project.deps.removeDependency('constructs', DependencyType.PEER);
+project.deps.addDependency('constructs@^10.0.0', DependencyType.PEER);
+
+// Pin the toolchain projen would otherwise leave as ranges, and the development copies of the peers.
 for (const [dep, version] of Object.entries({
+  'aws-cdk-lib': CDK_VERSION,
+  'constructs': '10.5.1',
   'jest': '30.5.2',
   'ts-jest': '29.4.15',
   '@types/jest': '30.0.0',
@@ -100,11 +121,15 @@ for (const [dep, version] of Object.entries({
   project.addDevDeps(`${dep}@${version}`);
 }
 
-// The package ships the collector's Go source (built at synth time by the user's Go or Docker)
-// and the prebuilt preload layer.
-project.npmignore?.exclude('/lib/**/*.ts', '/layer-src/', '/e2e/', '/demo/', '/bench/', '/integ/', '/scripts/', '/.ci/', '/docs/');
-project.npmignore?.include('/lib/**/*.d.ts', '/assets/preload-layer/', '/collector-go/');
-project.npmignore?.addPatterns('/collector-go/**/*_test.go', '/collector-go/**/testdata/', '/collector-go/.cache/');
+// The package ships the preload layer and the collector layer prebuilt for both architectures,
+// and the collector's Go source for builds from source; never its tests or developer scripts
+// (the same files the source fingerprint skips: SOURCE_EXCLUDES in lib/collector-bundling.ts).
+project.npmignore?.exclude('/lib/**/*.ts', '/layer-src/', '/e2e/', '/demo/', '/bench/', '/integ/', '/scripts/', '/.ci/', '/docs/', '/rosetta/');
+project.npmignore?.include('/lib/**/*.d.ts', '/assets/preload-layer/', '/assets/collector-layer/', '/collector-go/');
+project.npmignore?.addPatterns(
+  '/collector-go/**/*_test.go', '/collector-go/**/testdata/', '/collector-go/internal/testsupport/',
+  '/collector-go/test.sh', '/collector-go/size-report.sh', '/collector-go/.cache/', '/collector-go/out/',
+);
 project.addFields({ files: undefined });
 
 // The preload layer is built from layer-src/ (its own npm package) before the library compiles.
@@ -116,6 +141,24 @@ const preload = project.addTask('build:preload', {
   ],
 });
 project.preCompileTask.spawn(preload);
+
+// The collector layer is prebuilt for both architectures once the library is compiled (the
+// script reads the source fingerprint from lib/), so users synthesize without Go or Docker.
+const collector = project.addTask('build:collector', {
+  description: 'Build the collector layer for x86_64 and arm64 into assets/collector-layer/ with the pinned Go (skips an up-to-date one)',
+  exec: 'node scripts/build-collector.mjs',
+});
+project.postCompileTask.prependSpawn(collector);
+
+// package-all builds every jsii language whose toolchain is on the machine.
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.reset();
+for (const language of ['js', 'java', 'python', 'go']) {
+  packageAll.spawn(project.tasks.tryFind(`package:${language}`)!);
+}
+packageAll.spawn(project.tasks.tryFind('package:dotnet')!, {
+  condition: 'command -v dotnet >/dev/null || { echo "package:dotnet skipped: no .NET SDK (dotnet) on the PATH"; exit 1; }',
+});
 
 // integ/ has a tsconfig of its own so the linter's project service finds its files.
 new javascript.TypescriptConfig(project, {

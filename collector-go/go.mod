@@ -2,6 +2,10 @@ module github.com/cdk-lambda-otel-xray/collector-go
 
 go 1.26.0
 
+// The Go release the shipped prebuilt collector is built with (and the golang image of the
+// Docker build path); builds are byte-for-byte reproducible with it.
+toolchain go1.26.8
+
 require (
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter v0.159.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension v0.159.0

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { AssetHashType, BundlingOptions, DockerImage, FileSystem, ILocalBundling } from 'aws-cdk-lib';
+import { AssetHashType, BundlingOptions, DockerImage, DockerVolume, FileSystem, ILocalBundling } from 'aws-cdk-lib';
 import { Architecture, AssetCode, Code } from 'aws-cdk-lib/aws-lambda';
 import { compareVersions, dockerEngineAvailable, exec, localGoVersion } from './util';
 
@@ -8,14 +9,26 @@ import { compareVersions, dockerEngineAvailable, exec, localGoVersion } from './
 export const COLLECTOR_SOURCE_DIR = path.join(__dirname, '..', 'collector-go');
 
 /**
- * The golang image of the Docker path. Its Go version is kept at or above the `go` directive of
- * `collector-go/go.mod` (a unit test checks it). The ECR Public mirror of the Docker library
- * avoids Docker Hub's pull limits.
+ * Paths in the collector source that do not change the binary, and are not shipped in the
+ * package (tests, their stand-ins, developer scripts). The source fingerprint skips them, so a
+ * clone and an installed package give the same fingerprint.
  */
-export const GO_BUILD_IMAGE = 'public.ecr.aws/docker/library/golang:1.26.8-bookworm';
+export const SOURCE_EXCLUDES = [
+  '*_test.go', 'testdata', 'internal/testsupport', 'test.sh', 'size-report.sh',
+  '.gitignore', '.cache', 'out', 'bin', 'dist', '*.md',
+];
 
-/** Paths in the collector source that do not change the binary. */
-const SOURCE_EXCLUDES = ['*_test.go', 'testdata', '.cache', 'bin', 'dist', '*.md'];
+/** The Docker Hub library's golang images, served by ECR Public (no Docker Hub pull limits). */
+const GOLANG_IMAGE_REPOSITORY = 'public.ecr.aws/docker/library/golang';
+
+/**
+ * The golang image of the Docker path: the `toolchain` of `collector-go/go.mod`, the Go release
+ * the shipped prebuilt collector is built with.
+ */
+export const GO_BUILD_IMAGE = goBuildImage(COLLECTOR_SOURCE_DIR);
+
+/** Where the container finds the Go caches kept between Docker builds. */
+const CONTAINER_GO_CACHE = '/go-cache';
 
 /** Options for building the collector extension. */
 export interface CollectorBundlingProps {
@@ -34,9 +47,23 @@ export interface CollectorBundlingProps {
   /**
    * The image of the Docker path.
    *
-   * @default - the pinned golang image `GO_BUILD_IMAGE`
+   * @default - the golang image of the source's `go.mod` toolchain
    */
   readonly dockerImage?: DockerImage;
+
+  /**
+   * The collector source: a directory in the layout of `collector-go/`.
+   *
+   * @default - the collector source shipped with this library
+   */
+  readonly sourceDirectory?: string;
+
+  /**
+   * The host directory that keeps Go's module and build caches between Docker builds.
+   *
+   * @default - `$XDG_CACHE_HOME/cdk-lambda-otel-xray/go`, else `~/.cache/cdk-lambda-otel-xray/go`
+   */
+  readonly goCacheDirectory?: string;
 }
 
 /**
@@ -47,13 +74,13 @@ export interface CollectorBundlingProps {
  */
 export class CollectorBundling implements BundlingOptions {
   /**
-   * The layer code: the bundled collector, hashed from its source and the architecture so an
-   * unchanged collector is never rebuilt.
+   * The layer code: the collector compiled from source. Its asset hash is the fingerprint of
+   * the output, so a build that gives the prebuilt layer's bytes has the prebuilt layer's hash,
+   * and the host's paths and caches never enter it.
    */
   public static bundle(props: CollectorBundlingProps): AssetCode {
-    return Code.fromAsset(COLLECTOR_SOURCE_DIR, {
-      assetHashType: AssetHashType.CUSTOM,
-      assetHash: collectorAssetHash(props.architecture),
+    return Code.fromAsset(props.sourceDirectory ?? COLLECTOR_SOURCE_DIR, {
+      assetHashType: AssetHashType.OUTPUT,
       bundling: new CollectorBundling(props),
     });
   }
@@ -62,48 +89,57 @@ export class CollectorBundling implements BundlingOptions {
   public readonly command: string[];
   public readonly environment: { [key: string]: string };
   public readonly local?: ILocalBundling;
+  public readonly volumes: DockerVolume[];
 
   constructor(props: CollectorBundlingProps) {
     const goarch = goArch(props.architecture);
     const buildEnvironment = { GOOS: 'linux', GOARCH: goarch, CGO_ENABLED: '0' };
+    const sourceDirectory = props.sourceDirectory ?? COLLECTOR_SOURCE_DIR;
+    const goCacheDirectory = props.goCacheDirectory ?? defaultGoCacheDirectory();
 
-    this.image = props.dockerImage ?? DockerImage.fromRegistry(GO_BUILD_IMAGE);
+    this.image = props.dockerImage ?? DockerImage.fromRegistry(goBuildImage(sourceDirectory));
     this.command = buildCommand('/asset-input', '/asset-output');
+    // Go's module and build caches live on the host, so the next Docker build (a new cdk.out,
+    // the other architecture) downloads and compiles only what changed.
+    this.volumes = [{ hostPath: goCacheDirectory, containerPath: CONTAINER_GO_CACHE }];
     this.environment = {
       ...buildEnvironment,
-      // The container runs as the host user: caches go where that user can write.
+      // The container runs as the host user, who owns the cache directory.
       HOME: '/tmp',
-      GOCACHE: '/tmp/go-build',
-      GOMODCACHE: '/tmp/go-mod',
+      GOCACHE: `${CONTAINER_GO_CACHE}/build`,
+      GOMODCACHE: `${CONTAINER_GO_CACHE}/mod`,
       ...goProxyEnvironment(),
     };
 
-    const requiredGo = requiredGoVersion();
+    const requiredGo = requiredGoVersion(sourceDirectory);
     const forceDocker = props.forceDockerBundling ?? false;
     this.local = {
       tryBundle(outputDir: string): boolean {
         const found = forceDocker ? undefined : localGoVersion();
         if (found && compareVersions(found, requiredGo) >= 0) {
-          const [cmd, ...args] = buildCommand(COLLECTOR_SOURCE_DIR, outputDir);
+          const [cmd, ...args] = buildCommand(sourceDirectory, outputDir);
           exec(cmd, args, {
             env: { ...process.env, ...buildEnvironment, GOTOOLCHAIN: 'local' },
-            cwd: COLLECTOR_SOURCE_DIR,
+            cwd: sourceDirectory,
           });
           return true;
         }
-        if (!dockerEngineAvailable()) {
-          const goState = forceDocker
-            ? 'forceDockerBundling is set'
-            : found ? `found go ${found}, too old` : 'no `go` on the PATH';
-          throw new Error(
-            `Cannot build the OpenTelemetry collector layer for ${props.architecture.name}: ` +
-            `it needs Go >= ${requiredGo} on the PATH (${goState}) or a running Docker engine ` +
-            '(`docker version` got no answer from a server). ' +
-            `Install Go ${requiredGo} or newer (https://go.dev/doc/install) or start Docker, then synthesize again; ` +
-            'or pass a prebuilt layer with `OtelCollectorLayer` prop `code`.',
-          );
+        if (dockerEngineAvailable()) {
+          // Created by the host user before Docker would create it as root.
+          fs.mkdirSync(goCacheDirectory, { recursive: true });
+          return false;
         }
-        return false;
+        const goState = forceDocker
+          ? 'forceDockerBundling is set'
+          : found ? `found go ${found}, too old` : 'no `go` on the PATH';
+        throw new Error(
+          `Cannot build the OpenTelemetry collector layer for ${props.architecture.name} from ${sourceDirectory}: ` +
+          `it needs Go >= ${requiredGo} on the PATH (${goState}) or a running Docker engine ` +
+          '(`docker version` got no answer from a server). ' +
+          `Install Go ${requiredGo} or newer (https://go.dev/doc/install) or start Docker, then synthesize again; ` +
+          'or use the prebuilt collector (leave `buildFromSource`, `forceDockerBundling` and `sourceDirectory` unset), ' +
+          'or pass layer content with `OtelCollectorLayer` prop `code`.',
+        );
       },
     };
   }
@@ -121,27 +157,56 @@ export function goArch(architecture: Architecture): string {
     case Architecture.ARM_64.name: return 'arm64';
     default:
       throw new Error(
-        `Unsupported architecture '${architecture.name}' for the collector layer: use Architecture.X86_64 or Architecture.ARM_64.`,
+        `Unsupported architecture '${architecture.name}' for the collector layer: ` +
+        'the collector is built for Architecture.X86_64 and Architecture.ARM_64 only; use one of them.',
       );
   }
 }
 
-/** The `go` directive of `collector-go/go.mod`: the oldest Go that builds the collector. */
-export function requiredGoVersion(): string {
-  const goMod = fs.readFileSync(path.join(COLLECTOR_SOURCE_DIR, 'go.mod'), 'utf-8');
-  const match = /^go\s+(\d+\.\d+(?:\.\d+)?)\s*$/m.exec(goMod);
-  if (!match) {
-    throw new Error(`${path.join(COLLECTOR_SOURCE_DIR, 'go.mod')} has no 'go' directive`);
-  }
-  return match[1];
+/** The `go` directive of the source's `go.mod`: the oldest Go that builds the collector. */
+export function requiredGoVersion(sourceDirectory: string = COLLECTOR_SOURCE_DIR): string {
+  return goModDirective(sourceDirectory, 'go');
 }
 
-/** Hash of the collector's source, the build image and the architecture. */
-export function collectorAssetHash(architecture: Architecture): string {
-  return FileSystem.fingerprint(COLLECTOR_SOURCE_DIR, {
+/** The `toolchain` directive of the source's `go.mod`: the Go release builds are made with. */
+export function pinnedGoVersion(sourceDirectory: string = COLLECTOR_SOURCE_DIR): string {
+  return goModDirective(sourceDirectory, 'toolchain').replace(/^go/, '');
+}
+
+/** The golang image that builds the source: its pinned Go release on Debian bookworm. */
+export function goBuildImage(sourceDirectory: string = COLLECTOR_SOURCE_DIR): string {
+  return `${GOLANG_IMAGE_REPOSITORY}:${pinnedGoVersion(sourceDirectory)}-bookworm`;
+}
+
+/**
+ * The fingerprint of a collector source for one architecture: its files (without those that do
+ * not change the binary), the build image and the architecture. The prebuilt layer records the
+ * fingerprint it was built from; a source with another fingerprint is compiled.
+ */
+export function collectorSourceFingerprint(architecture: Architecture, sourceDirectory: string = COLLECTOR_SOURCE_DIR): string {
+  return FileSystem.fingerprint(sourceDirectory, {
     exclude: SOURCE_EXCLUDES,
-    extraHash: JSON.stringify({ architecture: architecture.name, image: GO_BUILD_IMAGE }),
+    extraHash: JSON.stringify({ architecture: architecture.name, image: goBuildImage(sourceDirectory) }),
   });
+}
+
+/** Where Docker builds keep Go's caches on the host. */
+export function defaultGoCacheDirectory(): string {
+  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(cacheHome, 'cdk-lambda-otel-xray', 'go');
+}
+
+function goModDirective(sourceDirectory: string, directive: 'go' | 'toolchain'): string {
+  const file = path.join(sourceDirectory, 'go.mod');
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} does not exist: the collector source directory must be a Go module laid out like collector-go/ (go.mod, build.sh, main.go).`);
+  }
+  const pattern = directive === 'go' ? /^go\s+(\d+\.\d+(?:\.\d+)?)\s*$/m : /^toolchain\s+(go\d+\.\d+\.\d+)\s*$/m;
+  const match = pattern.exec(fs.readFileSync(file, 'utf-8'));
+  if (!match) {
+    throw new Error(`${file} has no '${directive}' directive; add one (for example \`${directive === 'go' ? 'go 1.26.0' : 'toolchain go1.26.8'}\`).`);
+  }
+  return match[1];
 }
 
 /** Module proxy settings of the host, passed on to the container. */

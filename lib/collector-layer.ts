@@ -1,8 +1,11 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { DockerImage, Stack } from 'aws-cdk-lib';
 import { Architecture, Code, Function as LambdaFunction, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
-import { CollectorBundling } from './collector-bundling';
+import { CollectorBundling, goArch } from './collector-bundling';
 import { collectorConfigUri, DEFAULT_CONFIG_PATH } from './collector-config';
+import { prebuiltCollectorCode } from './collector-prebuilt';
 import { TraceExporter } from './trace-exporter';
 import { validateCollectorArchitecture } from './validation';
 
@@ -33,24 +36,49 @@ export interface OtelCollectorLayerProps {
   readonly architecture?: Architecture;
 
   /**
-   * Build the collector in Docker even when a suitable Go is on the PATH.
+   * Compile the collector from source at synth time instead of using the prebuilt one shipped
+   * with this library: with a local Go at least the `go.mod` version, otherwise in Docker.
+   *
+   * @default false - the prebuilt collector, when it matches the source
+   */
+  readonly buildFromSource?: boolean;
+
+  /**
+   * A collector source to build from: a directory laid out like this library's `collector-go/`
+   * (for example a changed copy of it). When it matches the source of the prebuilt collector,
+   * the prebuilt one is used; otherwise it is compiled (local Go, else Docker).
+   *
+   * @default - the collector source shipped with this library
+   */
+  readonly sourceDirectory?: string;
+
+  /**
+   * Compile the collector from source in Docker, even when a suitable Go is on the PATH.
+   * Setting it implies `buildFromSource`.
    *
    * @default false
    */
   readonly forceDockerBundling?: boolean;
 
   /**
-   * The image of the Docker build path.
+   * The image of the Docker build path, when the collector is compiled from source.
    *
-   * @default - a pinned golang image (`public.ecr.aws/docker/library/golang`)
+   * @default - the golang image of the `toolchain` in the source's `go.mod` (`public.ecr.aws/docker/library/golang`)
    */
   readonly dockerImage?: DockerImage;
 
   /**
-   * Prebuilt layer content instead of building `collector-go/` at synth time. It must hold
+   * The host directory where Docker builds keep Go's module and build caches between runs.
+   *
+   * @default - `$XDG_CACHE_HOME/cdk-lambda-otel-xray/go`, else `~/.cache/cdk-lambda-otel-xray/go`
+   */
+  readonly goCacheDirectory?: string;
+
+  /**
+   * Layer content to use as it is, instead of the prebuilt or compiled collector. It must hold
    * `extensions/otel-xray-collector` and `collector-config/config.yaml`.
    *
-   * @default - built from the collector source shipped with this library
+   * @default - the prebuilt collector, or one compiled from source
    */
   readonly code?: Code;
 
@@ -133,11 +161,7 @@ export class OtelCollectorLayer extends LayerVersion {
   constructor(scope: Construct, id: string, props: OtelCollectorLayerProps = {}) {
     const architecture = props.architecture ?? Architecture.X86_64;
     super(scope, id, {
-      code: props.code ?? CollectorBundling.bundle({
-        architecture,
-        forceDockerBundling: props.forceDockerBundling,
-        dockerImage: props.dockerImage,
-      }),
+      code: props.code ?? collectorCode(architecture, props),
       compatibleArchitectures: [architecture],
       layerVersionName: props.layerVersionName,
       description: `OpenTelemetry Collector extension exporting to AWS X-Ray (${architecture.name})`,
@@ -145,4 +169,31 @@ export class OtelCollectorLayer extends LayerVersion {
     });
     this.architecture = architecture;
   }
+}
+
+/** The prebuilt collector when it serves, otherwise a build from source. */
+function collectorCode(architecture: Architecture, props: OtelCollectorLayerProps): Code {
+  const where = 'OtelCollectorLayer';
+  goArch(architecture);
+  if (props.sourceDirectory !== undefined && !fs.existsSync(path.join(props.sourceDirectory, 'build.sh'))) {
+    throw new Error(
+      `${where}: sourceDirectory '${props.sourceDirectory}' has no build.sh; ` +
+      "give a directory laid out like this library's collector-go/ (build.sh, go.mod, main.go), or leave it unset.",
+    );
+  }
+  const sourceDirectory = props.sourceDirectory === undefined ? undefined : path.resolve(props.sourceDirectory);
+  const fromSource = (props.buildFromSource ?? false) || (props.forceDockerBundling ?? false);
+  if (!fromSource) {
+    const prebuilt = prebuiltCollectorCode(architecture, sourceDirectory);
+    if (prebuilt !== undefined) {
+      return prebuilt;
+    }
+  }
+  return CollectorBundling.bundle({
+    architecture,
+    sourceDirectory,
+    forceDockerBundling: props.forceDockerBundling,
+    dockerImage: props.dockerImage,
+    goCacheDirectory: props.goCacheDirectory,
+  });
 }

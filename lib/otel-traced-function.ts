@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -8,6 +8,7 @@ import { DEFAULT_INSTRUMENTATIONS, Instrumentation } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
+import { esbuildAvailable } from './util';
 import {
   MAX_LAYERS, validateCollectorArchitecture, validateExecWrapper, validateFlushTimeout, validateInstrumentations, validateLayerCount, validateRuntime,
 } from './validation';
@@ -118,6 +119,7 @@ export class OtelTracedFunction extends NodejsFunction {
     validateRuntime(runtime, where);
     validateLayerCount(props.layers, where);
     validateExecWrapper(props.environment, where);
+    validateEsbuild(scope, props.bundling, where);
 
     const exporter = (props.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
     const instrumentations = validateInstrumentations(props.instrumentations ?? DEFAULT_INSTRUMENTATIONS, where);
@@ -213,4 +215,21 @@ function esmBundlingDefaults(bundling: BundlingOptions | undefined): BundlingOpt
     banner: ESM_REQUIRE_BANNER,
     ...bundling,
   };
+}
+
+/**
+ * NodejsFunction falls back to Docker, silently, when it finds no esbuild: npm users get it
+ * with this package, users of other languages install it. Bundling in Docker stays available
+ * on request (`bundling.forceDockerBundling`), and a stack whose bundling is skipped (unit
+ * tests, `cdk synth --exclusively` of another stack) needs none.
+ */
+function validateEsbuild(scope: Construct, bundling: BundlingOptions | undefined, where: string): void {
+  if (bundling?.forceDockerBundling || !Stack.of(scope).bundlingRequired || esbuildAvailable()) {
+    return;
+  }
+  throw new Error(
+    `${where}: esbuild was not found, so NodejsFunction would bundle the handler in Docker. ` +
+    'Install esbuild where the CDK app finds it: `npm install --global esbuild@0.28.2` (any esbuild 0.x on the PATH), ' +
+    'or `npm install esbuild` in a TypeScript or JavaScript app. To bundle in Docker instead, set `bundling: { forceDockerBundling: true }`.',
+  );
 }

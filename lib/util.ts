@@ -1,4 +1,5 @@
 import { spawnSync, SpawnSyncOptions } from 'child_process';
+import * as path from 'path';
 
 /**
  * Runs a command, streaming its output, and throws with the command line and exit status
@@ -56,4 +57,36 @@ export function compareVersions(a: string, b: string): number {
     }
   }
   return 0;
+}
+
+let esbuildFound: boolean | undefined;
+
+/**
+ * Whether NodejsFunction can bundle without Docker: it takes the esbuild that `require` finds
+ * from aws-cdk-lib, else an `esbuild` on the PATH.
+ */
+export function esbuildAvailable(): boolean {
+  if (esbuildFound === undefined) {
+    esbuildFound = esbuildResolvable() || esbuildOnPath();
+  }
+  return esbuildFound;
+}
+
+function esbuildResolvable(): boolean {
+  try {
+    const nodejsLib = path.dirname(require.resolve('aws-cdk-lib/aws-lambda-nodejs'));
+    require.resolve('esbuild/package.json', { paths: [nodejsLib] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function esbuildOnPath(): boolean {
+  try {
+    const proc = spawnSync('esbuild', ['--version'], { encoding: 'utf-8', timeout: 30_000 });
+    return proc.status === 0 && !proc.error;
+  } catch {
+    return false;
+  }
 }

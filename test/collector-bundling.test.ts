@@ -1,19 +1,21 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Architecture, LayerVersion } from 'aws-cdk-lib/aws-lambda';
 import {
-  buildCommand, collectorAssetHash, CollectorBundling, COLLECTOR_SOURCE_DIR, GO_BUILD_IMAGE, goArch, requiredGoVersion,
+  buildCommand, collectorSourceFingerprint, CollectorBundling, CollectorBundlingProps, COLLECTOR_SOURCE_DIR, defaultGoCacheDirectory,
+  GO_BUILD_IMAGE, goArch, pinnedGoVersion, requiredGoVersion,
 } from '../lib/collector-bundling';
 import * as util from '../lib/util';
 
 /** ELF e_machine values: https://refspecs.linuxfoundation.org/elf/gabi4+/ch4.eheader.html */
 const ELF_MACHINE: { [arch: string]: number } = { x86_64: 0x3e, arm64: 0xb7 };
 
-function synthLayer(architecture: Architecture): string {
+function synthLayer(architecture: Architecture, props: Partial<CollectorBundlingProps> = {}): string {
   const app = new App();
   const stack = new Stack(app, 'Build');
-  new LayerVersion(stack, 'Layer', { code: CollectorBundling.bundle({ architecture }) });
+  new LayerVersion(stack, 'Layer', { code: CollectorBundling.bundle({ architecture, ...props }) });
   const assembly = app.synth();
   const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'Build.assets.json'), 'utf-8'));
   const [asset] = Object.values<any>(manifest.files).filter(f => f.source.packaging === 'zip');
@@ -35,18 +37,43 @@ describe('one build command for both paths', () => {
     expect(new CollectorBundling({ architecture }).environment).toMatchObject({ GOOS: 'linux', GOARCH: goarch, CGO_ENABLED: '0' });
   });
 
-  test('the pinned golang image is at least the go directive of go.mod', () => {
-    const imageGo = /golang:(\d+\.\d+\.\d+)/.exec(GO_BUILD_IMAGE)![1];
+  test('the golang image is the toolchain of go.mod, at least its go directive', () => {
+    const imageGo = /golang:(\d+\.\d+\.\d+)-bookworm$/.exec(GO_BUILD_IMAGE)![1];
+    expect(imageGo).toBe(pinnedGoVersion());
     expect(util.compareVersions(imageGo, requiredGoVersion())).toBeGreaterThanOrEqual(0);
   });
 
-  test('the asset hash depends on the architecture and is stable', () => {
-    expect(collectorAssetHash(Architecture.X86_64)).toBe(collectorAssetHash(Architecture.X86_64));
-    expect(collectorAssetHash(Architecture.X86_64)).not.toBe(collectorAssetHash(Architecture.ARM_64));
+  test('an unknown architecture is refused with the supported ones', () => {
+    expect(() => goArch(Architecture.custom('riscv64'))).toThrow(
+      "Unsupported architecture 'riscv64' for the collector layer: the collector is built for Architecture.X86_64 and Architecture.ARM_64 only",
+    );
+  });
+
+  test('the source fingerprint depends on the architecture and is stable', () => {
+    expect(collectorSourceFingerprint(Architecture.X86_64)).toBe(collectorSourceFingerprint(Architecture.X86_64));
+    expect(collectorSourceFingerprint(Architecture.X86_64)).not.toBe(collectorSourceFingerprint(Architecture.ARM_64));
   });
 });
 
 describe('Docker path (no suitable Go)', () => {
+  // The host's module proxy settings are passed on; the exact command below is for a host without them.
+  const proxyKeys = ['GOPROXY', 'GOPRIVATE', 'GONOSUMDB', 'GOINSECURE', 'GOFLAGS'];
+  const savedProxy: { [key: string]: string | undefined } = {};
+  beforeEach(() => proxyKeys.forEach(key => {
+    savedProxy[key] = process.env[key];
+    delete process.env[key];
+  }));
+  afterEach(() => proxyKeys.forEach(key => {
+    if (savedProxy[key] !== undefined) {
+      process.env[key] = savedProxy[key];
+    }
+  }));
+
+  test('the host\'s GOPROXY reaches the container', () => {
+    process.env.GOPROXY = 'https://proxy.example.com';
+    expect(new CollectorBundling({ architecture: Architecture.X86_64 }).environment.GOPROXY).toBe('https://proxy.example.com');
+  });
+
   test.each([[Architecture.X86_64, 'amd64'], [Architecture.ARM_64, 'arm64']])('%s runs exactly this docker command', (architecture, goarch) => {
     jest.spyOn(util, 'localGoVersion').mockReturnValue(undefined);
     jest.spyOn(util, 'dockerEngineAvailable').mockReturnValue(true);
@@ -70,19 +97,49 @@ describe('Docker path (no suitable Go)', () => {
       return { status: 0, stdout: Buffer.from(''), stderr: Buffer.from(''), pid: 0, output: [], signal: null };
     }) as any);
 
-    synthLayer(architecture);
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'go-cache-'));
+    fs.rmdirSync(cacheDir);
+    synthLayer(architecture, { goCacheDirectory: cacheDir });
 
     const run = calls.find(a => a[0] === 'run')!;
-    expect(run).toBeDefined();
-    const image = run[run.indexOf('-w') + 2];
-    expect(image).toBe(GO_BUILD_IMAGE);
-    expect(run.slice(run.indexOf(image) + 1)).toEqual(['bash', '/asset-input/build.sh', '/asset-output']);
-    expect(run).toContain(`${COLLECTOR_SOURCE_DIR}:/asset-input:delegated`);
-    const envs = run.flatMap((a, i) => (a === '--env' ? [run[i + 1]] : []));
-    expect(envs).toEqual(expect.arrayContaining([
-      'GOOS=linux', `GOARCH=${goarch}`, 'CGO_ENABLED=0', 'HOME=/tmp', 'GOCACHE=/tmp/go-build', 'GOMODCACHE=/tmp/go-mod',
-    ]));
-    expect(run[run.indexOf('-w') + 1]).toBe('/asset-input');
+    const outputMount = run.find(a => a.endsWith(':/asset-output:delegated'))!;
+    const { uid, gid } = os.userInfo();
+    expect(run).toEqual([
+      'run', '--rm', '-u', `${uid}:${gid}`,
+      '-v', `${COLLECTOR_SOURCE_DIR}:/asset-input:delegated`,
+      '-v', outputMount,
+      '-v', `${cacheDir}:/go-cache:delegated`,
+      '--env', 'GOOS=linux',
+      '--env', `GOARCH=${goarch}`,
+      '--env', 'CGO_ENABLED=0',
+      '--env', 'HOME=/tmp',
+      '--env', 'GOCACHE=/go-cache/build',
+      '--env', 'GOMODCACHE=/go-cache/mod',
+      '-w', '/asset-input',
+      GO_BUILD_IMAGE,
+      'bash', '/asset-input/build.sh', '/asset-output',
+    ]);
+    // The host user owns the cache before Docker mounts it, so the next build finds it.
+    expect(fs.statSync(cacheDir).isDirectory()).toBe(true);
+  });
+
+  test('the cache lives under XDG_CACHE_HOME, else ~/.cache', () => {
+    const saved = process.env.XDG_CACHE_HOME;
+    try {
+      process.env.XDG_CACHE_HOME = '/var/cache/me';
+      expect(defaultGoCacheDirectory()).toBe('/var/cache/me/cdk-lambda-otel-xray/go');
+      delete process.env.XDG_CACHE_HOME;
+      expect(defaultGoCacheDirectory()).toBe(path.join(os.homedir(), '.cache', 'cdk-lambda-otel-xray', 'go'));
+    } finally {
+      if (saved === undefined) {
+        delete process.env.XDG_CACHE_HOME;
+      } else {
+        process.env.XDG_CACHE_HOME = saved;
+      }
+    }
+    expect(new CollectorBundling({ architecture: Architecture.X86_64 }).volumes).toEqual([
+      { hostPath: defaultGoCacheDirectory(), containerPath: '/go-cache' },
+    ]);
   });
 
   test('forceDockerBundling skips a suitable local Go', () => {
@@ -99,7 +156,7 @@ describe('neither Go nor Docker', () => {
     jest.spyOn(util, 'localGoVersion').mockReturnValue(undefined);
     jest.spyOn(util, 'dockerEngineAvailable').mockReturnValue(false);
     expect(() => synthLayer(Architecture.ARM_64)).toThrow(
-      new RegExp(`Cannot build the OpenTelemetry collector layer for arm64: it needs Go >= ${requiredGoVersion().replace(/\./g, '\\.')} ` +
+      new RegExp(`Cannot build the OpenTelemetry collector layer for arm64 from .*collector-go: it needs Go >= ${requiredGoVersion().replace(/\./g, '\\.')} ` +
         'on the PATH \\(no `go` on the PATH\\) or a running Docker engine.*Install Go .* or start Docker'));
   });
 

@@ -8,6 +8,7 @@ import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { CollectorLogLevel, Instrumentation, OtelCollectorLayer, OtelTracedFunction, TraceExporter } from '../lib';
 import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
 import { CollectorBundling } from '../lib/collector-bundling';
+import * as util from '../lib/util';
 
 useCollectorFixture();
 
@@ -320,5 +321,31 @@ describe('bad input fails at synth with the prop, the value and the fix', () => 
 
   test('an empty service name', () => {
     expect(fn('Empty', { serviceName: ' ' })).toThrow(/serviceName is empty/);
+  });
+});
+
+describe('esbuild: never a silent fall back to Docker', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('without an esbuild the function is refused, saying how to install one', () => {
+    jest.spyOn(util, 'esbuildAvailable').mockReturnValue(false);
+    const stack = newStack();
+    expect(() => new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY })).toThrow(
+      "OtelTracedFunction 'Api': esbuild was not found, so NodejsFunction would bundle the handler in Docker. " +
+      'Install esbuild where the CDK app finds it: `npm install --global esbuild@0.28.2`',
+    );
+  });
+
+  test('a stack whose bundling is skipped (unit tests) needs no esbuild', () => {
+    const available = jest.spyOn(util, 'esbuildAvailable').mockReturnValue(false);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Skipped');
+    new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+    expect(available).not.toHaveBeenCalled();
+  });
+
+  test('the esbuild of this package is found the way NodejsFunction looks for it', () => {
+    expect(util.esbuildAvailable()).toBe(true);
   });
 });
