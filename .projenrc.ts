@@ -96,6 +96,11 @@ project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 project.deps.removeDependency('constructs', DependencyType.PEER);
 project.deps.addDependency('constructs@^10.0.0', DependencyType.PEER);
 
+// jsii asks for a development copy at the peer's lowest version, but aws-cdk-lib itself needs
+// constructs ^10.5: the library is built with the constructs that the oldest aws-cdk-lib takes
+// (JSII6: metadata/missing-dev-dependency).
+project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=JSII6');
+
 // Pin the toolchain projen would otherwise leave as ranges, and the development copies of the peers.
 for (const [dep, version] of Object.entries({
   'aws-cdk-lib': CDK_VERSION,
