@@ -10,7 +10,7 @@ import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { esbuildAvailable } from './util';
 import {
-  MAX_LAYERS, validateCollectorArchitecture, validateExecWrapper, validateFlushTimeout, validateInstrumentations, validateLayerCount, validateRuntime,
+  flushTimeoutSetting, MAX_LAYERS, validateCollectorArchitecture, validateExecWrapper, validateInstrumentations, validateLayerCount, validateRuntime,
 } from './validation';
 
 
@@ -137,7 +137,7 @@ export class OtelTracedFunction extends NodejsFunction {
       defaults.OTEL_SERVICE_NAME = serviceName;
     }
     if (props.collectorFlushTimeout !== undefined) {
-      defaults.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT = `${validateFlushTimeout(props.collectorFlushTimeout, props.timeout, where)}ms`;
+      defaults.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT = flushTimeoutSetting(props.collectorFlushTimeout, props.timeout, where);
     }
     if (props.collectorLogLevel !== undefined) {
       defaults.OTEL_XRAY_COLLECTOR_LOG_LEVEL = props.collectorLogLevel;

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Tokenization } from 'aws-cdk-lib';
 import { Architecture, ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { Instrumentation } from './instrumentation';
 
@@ -73,21 +73,45 @@ export function validateInstrumentations(instrumentations: Instrumentation[], wh
 const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(3);
 
 /**
- * The flush timeout in milliseconds: positive, and shorter than the function's timeout, since
- * the extension's time after the response counts toward it.
+ * The flush timeout as the collector reads it (`2000ms`): positive, and shorter than the
+ * function's timeout, since the export after each response counts toward it. A Token-valued
+ * duration (or function timeout) cannot be checked at synth and is passed through.
  */
-export function validateFlushTimeout(flushTimeout: Duration, timeout: Duration | undefined, where: string): number {
+export function flushTimeoutSetting(flushTimeout: Duration, timeout: Duration | undefined, where: string): string {
+  if (flushTimeout.isUnresolved()) {
+    return unresolvedDurationSetting(flushTimeout, where);
+  }
   const ms = flushTimeout.toMilliseconds();
   if (ms <= 0) {
     throw new Error(`${where}: collectorFlushTimeout is ${flushTimeout.toHumanString()}; give a positive duration such as Duration.seconds(2).`);
   }
   const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
-  if (ms >= functionTimeout.toMilliseconds()) {
+  if (!functionTimeout.isUnresolved() && ms >= functionTimeout.toMilliseconds()) {
     throw new Error(
       `${where}: collectorFlushTimeout (${flushTimeout.toHumanString()}) is not shorter than the function's timeout ` +
       `(${functionTimeout.toHumanString()}), and the export after each response counts toward it; ` +
       'lower collectorFlushTimeout or raise timeout.',
     );
   }
-  return ms;
+  return `${ms}ms`;
+}
+
+/** A Token-valued duration in its own unit (a token cannot be converted to another one). */
+function unresolvedDurationSetting(duration: Duration, where: string): string {
+  const units: Array<[() => number, string]> = [
+    [() => duration.toMilliseconds(), 'ms'],
+    [() => duration.toSeconds(), 's'],
+    [() => duration.toMinutes(), 'm'],
+  ];
+  for (const [amount, suffix] of units) {
+    try {
+      return `${Tokenization.stringifyNumber(amount())}${suffix}`;
+    } catch {
+      // another unit
+    }
+  }
+  throw new Error(
+    `${where}: collectorFlushTimeout is a Token in a unit the collector cannot read; ` +
+    'give it as Duration.millis(), Duration.seconds() or Duration.minutes().',
+  );
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Architecture, LayerVersion, Code, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -181,6 +181,27 @@ describe('environment', () => {
     const env = variables({ collectorFlushTimeout: Duration.millis(750), collectorLogLevel: CollectorLogLevel.DEBUG, timeout: Duration.seconds(5) });
     expect(env.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT).toBe('750ms');
     expect(env.OTEL_XRAY_COLLECTOR_LOG_LEVEL).toBe('debug');
+  });
+
+  test('Token-valued durations pass through unchecked, in their own unit', () => {
+    const stack = newStack();
+    const flushSeconds = new CfnParameter(stack, 'FlushSeconds', { type: 'Number' });
+    const timeoutSeconds = new CfnParameter(stack, 'TimeoutSeconds', { type: 'Number' });
+    new OtelTracedFunction(stack, 'Tokens', {
+      entry: HANDLER_ENTRY,
+      collectorFlushTimeout: Duration.seconds(flushSeconds.valueAsNumber),
+      timeout: Duration.seconds(timeoutSeconds.valueAsNumber),
+    });
+    new OtelTracedFunction(stack, 'TokenTimeout', {
+      entry: HANDLER_ENTRY,
+      collectorFlushTimeout: Duration.millis(500),
+      timeout: Duration.seconds(timeoutSeconds.valueAsNumber),
+    });
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const byId = (prefix: string) => Object.entries<any>(functions).find(([id]) => id.startsWith(prefix))![1].Properties;
+    expect(byId('Tokens').Environment.Variables.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT).toEqual({ 'Fn::Join': ['', [{ Ref: 'FlushSeconds' }, 's']] });
+    expect(byId('Tokens').Timeout).toEqual({ Ref: 'TimeoutSeconds' });
+    expect(byId('TokenTimeout').Environment.Variables.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT).toBe('500ms');
   });
 
   test('X-Ray exporter options are rendered into an inline collector configuration', () => {
