@@ -8,7 +8,7 @@ DEMO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$DEMO_DIR/.." && pwd)"
 LOG_DIR="$DEMO_DIR/.work/logs"
 mkdir -p "$LOG_DIR"
-STEPS=6
+STEPS=7
 step_no=0
 
 # Runs a command with its output in a log, showing that it is alive; on failure prints the log's end.
@@ -72,6 +72,9 @@ if newer_than "$REPO_DIR/lib/index.js" "$REPO_DIR/lib" -name '*.ts' -not -name '
 else
   skip_step "Construct library (npx projen compile)"
 fi
+
+# Skips an architecture whose prebuilt layer matches the collector source.
+run_step "Collector layer for x86_64 and arm64 (scripts/build-collector.mjs)" node "$REPO_DIR/scripts/build-collector.mjs"
 
 preload="$REPO_DIR/assets/preload-layer/nodejs/otel-preload/init.mjs"
 if newer_than "$preload" "$REPO_DIR/layer-src/src" "$REPO_DIR/layer-src/build.mjs" "$REPO_DIR/layer-src/package-lock.json"; then

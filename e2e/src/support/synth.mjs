@@ -11,7 +11,7 @@ export function missingPrerequisites() {
     [join(REPO_DIR, 'node_modules', '.bin', 'ts-node'), 'npm ci (at the repository root)'],
     [join(REPO_DIR, 'lib', 'index.js'), 'npx projen compile (at the repository root)'],
     [join(REPO_DIR, 'assets', 'preload-layer', 'nodejs', 'otel-preload', 'init.mjs'), 'npm ci --prefix layer-src && node layer-src/build.mjs'],
-    [join(REPO_DIR, 'collector-go', 'build.sh'), 'the collector sources (collector-go/build.sh)'],
+    [join(REPO_DIR, 'assets', 'collector-layer', 'manifest.json'), 'node scripts/build-collector.mjs (the prebuilt collector layers)'],
   ];
   return needs.filter(([path]) => !existsSync(path)).map(([path, fix]) => `${path} is missing: run ${fix}`);
 }
