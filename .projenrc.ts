@@ -188,6 +188,17 @@ project.addTask('integ:update', {
 });
 project.testTask.spawn(integ);
 
+// Every TypeScript snippet of the README and the doc comments compiles (fixtures in rosetta/).
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile every TypeScript snippet of the README and doc comments (jsii-rosetta extract --strict)',
+  exec: 'bash scripts/rosetta-test.sh',
+});
+project.testTask.spawn(rosetta);
+project.addTask('test:python', {
+  description: 'Build the Python wheel and synthesize a Python CDK app with it',
+  exec: 'bash scripts/python-app-test.sh',
+});
+
 // These two run on a fresh clone before anything is installed, so they are plain npm scripts.
 project.package.setScript('demo', 'bash demo/run.sh');
 project.package.setScript('test:all', 'bash scripts/test-all.sh');

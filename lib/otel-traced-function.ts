@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { DockerImage, Duration, Stack, Token } from 'aws-cdk-lib';
 import { Architecture, EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -152,7 +152,7 @@ export class OtelTracedFunction extends NodejsFunction {
       ...props,
       runtime,
       environment,
-      bundling: esmBundlingDefaults(props.bundling),
+      bundling: skippedBundlingImage(scope, esmBundlingDefaults(props.bundling)),
       tracing: props.tracing ?? Tracing.ACTIVE,
     });
 
@@ -232,4 +232,16 @@ function validateEsbuild(scope: Construct, bundling: BundlingOptions | undefined
     'Install esbuild where the CDK app finds it: `npm install --global esbuild@0.28.2` (any esbuild 0.x on the PATH), ' +
     'or `npm install esbuild` in a TypeScript or JavaScript app. To bundle in Docker instead, set `bundling: { forceDockerBundling: true }`.',
   );
+}
+
+/**
+ * Without an esbuild, NodejsFunction builds its bundling image (`docker build`) as it is
+ * constructed, even in a stack whose bundling is skipped. The image is never used there, so a
+ * placeholder that is never pulled spares unit tests a Docker engine.
+ */
+function skippedBundlingImage(scope: Construct, bundling: BundlingOptions | undefined): BundlingOptions | undefined {
+  if (Stack.of(scope).bundlingRequired || bundling?.dockerImage !== undefined) {
+    return bundling;
+  }
+  return { ...bundling, dockerImage: DockerImage.fromRegistry('placeholder-never-pulled') };
 }

@@ -72,6 +72,8 @@ run_suite "preload (node 22, 24)" preload bash layer-src/test.sh
 run_suite "end to end (emulator)" e2e bash e2e/test.sh
 run_suite "integ snapshots" integ bash -c 'npx integ-runner --directory integ --language typescript --max-workers 1 && echo "1 passed, 0 failed"'
 run_suite "newcomer (pack + synth)" newcomer bash scripts/newcomer-test.sh
+run_suite "README snippets (rosetta)" rosetta bash scripts/rosetta-test.sh
+run_suite "Python app (wheel + synth)" python-app bash scripts/python-app-test.sh
 run_suite "size budgets" sizes bash bench/sizes-test.sh
 run_suite "benchmark tooling" bench-unit node --test bench/test/
 

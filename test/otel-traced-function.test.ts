@@ -359,11 +359,36 @@ describe('esbuild: never a silent fall back to Docker', () => {
 
   test('a stack whose bundling is skipped (unit tests) needs no esbuild', () => {
     const available = jest.spyOn(util, 'esbuildAvailable').mockReturnValue(false);
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Skipped');
-    new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
-    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+    // NodejsFunction without an esbuild builds its Docker image up front, even when bundling is
+    // skipped: it finds none when its cached detection says so (the Python app test runs this for real).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Bundling } = require(path.join(path.dirname(require.resolve('aws-cdk-lib/package.json')), 'aws-lambda-nodejs', 'lib', 'bundling.js'));
+    const saved = Bundling.esbuildInstallation;
+    Bundling.esbuildInstallation = false;
+    const dockerCalls: string[][] = [];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const childProcess = require('child_process');
+    const realSpawnSync = childProcess.spawnSync;
+    jest.spyOn(childProcess, 'spawnSync').mockImplementation(((cmd: string, args: string[], options: any) => {
+      if (cmd === 'esbuild') {
+        return { status: 1, error: new Error('spawnSync esbuild ENOENT'), stdout: Buffer.from(''), stderr: Buffer.from(''), pid: 0, output: [], signal: null };
+      }
+      if (cmd === 'docker') {
+        dockerCalls.push(args);
+        return { status: 127, stdout: Buffer.from(''), stderr: Buffer.from('docker: not found'), pid: 0, output: [], signal: null };
+      }
+      return realSpawnSync(cmd, args, options);
+    }) as any);
+    try {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Skipped');
+      new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY, depsLockFilePath: path.join(__dirname, '..', 'package-lock.json') });
+      Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+    } finally {
+      Bundling.esbuildInstallation = saved;
+    }
     expect(available).not.toHaveBeenCalled();
+    expect(dockerCalls).toEqual([]);
   });
 
   test('the esbuild of this package is found the way NodejsFunction looks for it', () => {
