@@ -1,5 +1,4 @@
-import { awscdk, javascript } from 'projen';
-import { DependencyType } from 'projen';
+import { awscdk, DependencyType, javascript } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 
 const CDK_VERSION = '2.257.0';
