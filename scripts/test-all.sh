@@ -66,11 +66,21 @@ step "end-to-end set-up (moto, runtime interface client, emulator tools)" bash e
 # --- suites ---
 run_suite "construct (jest)" jest bash -c 'npx jest --ci --coverage=false --json --outputFile=.test-results/jest.json; s=$?
   node -e "const r = require(\"./.test-results/jest.json\"); console.log(r.numPassedTests + \" passed, \" + r.numFailedTests + \" failed\")"; exit $s'
-run_suite "lint (eslint)" eslint bash -c 'ESLINT_USE_FLAT_CONFIG=false NODE_NO_WARNINGS=1 npx eslint --max-warnings 0 --ext .ts --no-error-on-unmatched-pattern lib test integ projenrc .projenrc.ts && echo "1 passed, 0 failed"'
+# eslint: one check per linted file (its own JSON report), failed when the file has a problem.
+run_suite "lint (eslint)" eslint bash -c 'ESLINT_USE_FLAT_CONFIG=false NODE_NO_WARNINGS=1 npx eslint --max-warnings 0 --ext .ts --no-error-on-unmatched-pattern \
+    --format json --output-file .test-results/eslint.json lib test integ projenrc .projenrc.ts; s=$?
+  node -e "const r = require(\"./.test-results/eslint.json\"); const bad = r.filter(f => f.errorCount + f.warningCount > 0);
+    for (const f of bad) for (const m of f.messages) console.log(f.filePath + \":\" + m.line + \":\" + m.column + \" \" + m.ruleId + \" \" + m.message);
+    console.log((r.length - bad.length) + \" passed, \" + bad.length + \" failed\")"; exit $s'
 run_suite "collector (go test)" collector bash -c "set -o pipefail; bash collector-go/test.sh -json 2>&1 | python3 scripts/go-test-summary.py"
 run_suite "preload (node 22, 24)" preload bash layer-src/test.sh
 run_suite "end to end (emulator)" e2e bash e2e/test.sh
-run_suite "integ snapshots" integ bash -c 'npx integ-runner --directory integ --language typescript --max-workers 1 && echo "1 passed, 0 failed"'
+# integ-runner's own summary ("Tests:    N passed, N total", or "N failed, N passed, N total").
+run_suite "integ snapshots" integ bash -c 'set -o pipefail; npx integ-runner --directory integ --language typescript --max-workers 1 2>&1 | tee .test-results/integ-runner.log; s=$?
+  line=$(grep -E "^Tests:" .test-results/integ-runner.log | tail -n 1)
+  failed=$(echo "$line" | grep -oE "[0-9]+ failed" | grep -oE "[0-9]+" || true)
+  passed=$(echo "$line" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || true)
+  echo "${passed:-0} passed, ${failed:-0} failed"; exit $s'
 run_suite "newcomer (pack + synth)" newcomer bash scripts/newcomer-test.sh
 run_suite "README snippets (rosetta)" rosetta bash scripts/rosetta-test.sh
 run_suite "Python app (wheel + synth)" python-app bash scripts/python-app-test.sh

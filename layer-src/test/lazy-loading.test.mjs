@@ -25,7 +25,7 @@ const recorderUnsupported = supportsSyncHooks() ? false : `module.registerHooks 
 describe('instrumentation selection', { skip: recorderUnsupported }, () => {
   const standIns = useStandIns();
 
-  /** Runs one fetching invocation; returns the instrumentation packages whose code was loaded, and the spans. */
+  /** Runs one fetching invocation; returns the instrumentation packages whose code was loaded, the layer files read and the trace ID. */
   async function runWith(enabled) {
     const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'otel-preload-loaded-')), 'loaded.json');
     const taskRoot = createTaskRoot({ 'index.js': 'exports.handler = async (event) => (await fetch(event.url)).status;\n' });
@@ -49,13 +49,16 @@ describe('instrumentation selection', { skip: recorderUnsupported }, () => {
     const loaded = Object.keys(INSTRUMENTATION_PACKAGES).filter((name) => code.includes(`"${INSTRUMENTATION_PACKAGES[name]}"`));
     await standIns.collector.waitFor((all) => all.some((s) => s.traceId === trace.traceId));
     const files = [...new Set(loadedLayerFiles.map((file) => path.relative(preloadDir, file)))].sort();
-    return { loaded, files, spans: standIns.collector.spans.filter((s) => s.traceId === trace.traceId) };
+    return { loaded, files, traceId: trace.traceId };
   }
 
   it('loads aws-lambda, http, undici and aws-sdk by default', async () => {
-    const { loaded, spans } = await runWith(undefined);
+    const { loaded, traceId } = await runWith(undefined);
     assert.deepEqual(loaded.sort(), ['aws-lambda', 'aws-sdk', 'http', 'undici']);
-    await standIns.collector.waitFor(() => spans.length >= 2);
+    // The handler span and the fetch's client span (undici), both in the invocation's trace.
+    const all = await standIns.collector.waitFor((spans) => spans.filter((s) => s.traceId === traceId).length >= 2);
+    const scopes = all.filter((s) => s.traceId === traceId).map((s) => s.scope).sort();
+    assert.deepEqual(scopes, ['@opentelemetry/instrumentation-aws-lambda', '@opentelemetry/instrumentation-undici']);
   });
 
   // Each file the module loaders read costs start-up time: the always-loaded code is one file.
@@ -78,8 +81,9 @@ describe('instrumentation selection', { skip: recorderUnsupported }, () => {
   });
 
   it('always loads aws-lambda, and traces nothing else when nothing else is chosen', async () => {
-    const { loaded, spans } = await runWith('aws-lambda');
+    const { loaded, traceId } = await runWith('aws-lambda');
     assert.deepEqual(loaded, ['aws-lambda']);
+    const spans = standIns.collector.spans.filter((s) => s.traceId === traceId);
     assert.deepEqual(spans.map((s) => s.scope), ['@opentelemetry/instrumentation-aws-lambda'], 'no fetch span');
   });
 });
