@@ -122,6 +122,8 @@ for (const [dep, version] of Object.entries({
   'eslint-plugin-import': '2.32.0',
   'jest-junit': '17.0.0',
   'commit-and-tag-version': '13.2.1',
+  // scripts/gen-contract.mjs reads collector-go/config/config.yaml.
+  'yaml': '2.9.1',
 })) {
   project.addDevDeps(`${dep}@${version}`);
 }
@@ -129,13 +131,20 @@ for (const [dep, version] of Object.entries({
 // The package ships the preload layer and the collector layer prebuilt for both architectures,
 // and the collector's Go source for builds from source; never its tests or developer scripts
 // (the same files the source fingerprint skips: SOURCE_EXCLUDES in lib/collector-bundling.ts).
-project.npmignore?.exclude('/.jsii.tabl.json', '/lib/**/*.ts', '/layer-src/', '/e2e/', '/demo/', '/bench/', '/integ/', '/scripts/', '/.ci/', '/docs/', '/rosetta/');
+project.npmignore?.exclude('/.jsii.tabl.json', '/.test-results/', '/.cache/', '/cdk.out/', '/lib/**/*.ts', '/layer-src/', '/e2e/', '/demo/', '/bench/', '/integ/', '/scripts/', '/.ci/', '/docs/', '/rosetta/');
 project.npmignore?.include('/lib/**/*.d.ts', '/assets/preload-layer/', '/assets/collector-layer/', '/collector-go/');
 project.npmignore?.addPatterns(
   '/collector-go/**/*_test.go', '/collector-go/**/testdata/', '/collector-go/internal/testsupport/',
   '/collector-go/test.sh', '/collector-go/size-report.sh', '/collector-go/.cache/', '/collector-go/out/',
 );
 project.addFields({ files: undefined });
+
+// The contract shared by the construct, the preload and the collector: generated files from
+// contract/contract.json and collector-go/config/config.yaml (test/contract.test.ts fails on drift).
+project.addTask('gen:contract', {
+  description: 'Generate the construct, preload and collector constants from contract/contract.json',
+  exec: 'node scripts/gen-contract.mjs',
+});
 
 // The preload layer is built from layer-src/ (its own npm package) before the library compiles.
 const preload = project.addTask('build:preload', {
