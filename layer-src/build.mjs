@@ -1,5 +1,6 @@
 // Builds the preload layer's content into <repository>/assets/preload-layer/:
-//   nodejs/otel-preload/init.mjs        the entry NODE_OPTIONS=--import loads (in Lambda: /opt/nodejs/otel-preload/init.mjs)
+//   nodejs/otel-preload/init.mjs        the entry NODE_OPTIONS=--import loads (in Lambda under /opt: preload.importPath
+//                                       in contract/contract.json)
 //   nodejs/otel-preload/sdk.mjs         everything always loaded, in one file: the SDK, the exporter, the
 //                                       aws-lambda instrumentation, the ES module hook's set-up
 //   nodejs/otel-preload/optional-instrumentations/<name>.mjs

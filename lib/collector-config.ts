@@ -1,7 +1,9 @@
+import { COLLECTOR_DEFAULT_CONFIG_URI, COLLECTOR_LAYER_CONFIG_PATH } from './contract.generated';
+import { DEFAULT_COLLECTOR_CONFIG } from './default-collector-config.generated';
 import { TraceExporterConfig } from './trace-exporter';
 
 /** Where the collector layer's default configuration lands in the function. */
-export const DEFAULT_CONFIG_PATH = '/opt/collector-config/config.yaml';
+export const DEFAULT_CONFIG_PATH: string = COLLECTOR_LAYER_CONFIG_PATH;
 
 /**
  * The collector configuration URI for a function: the file in the layer when the exporter uses
@@ -10,47 +12,40 @@ export const DEFAULT_CONFIG_PATH = '/opt/collector-config/config.yaml';
  */
 export function collectorConfigUri(exporter: TraceExporterConfig): string {
   if (exporter.isLayerDefault) {
-    return `file:${DEFAULT_CONFIG_PATH}`;
+    return COLLECTOR_DEFAULT_CONFIG_URI;
   }
   return `yaml:${JSON.stringify(renderCollectorConfig(exporter))}`;
 }
 
-/** OTLP request bodies above this size get HTTP 413, as in the layer's default file. */
-const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
-
 /**
- * No idle timeout on the receiver, as in the layer's default file: the function's one keep-alive
- * connection must survive a freeze of any length.
- */
-const RECEIVER_IDLE_TIMEOUT = '0s';
-
-/** Tries per PutTraceSegments call, as in the layer's default file. */
-const XRAY_MAX_RETRIES = 3;
-
-/**
- * A standard collector configuration: OTLP on loopback into one traces pipeline, with the same
- * receiver and X-Ray settings as the layer's default file.
+ * The collector configuration for an exporter: the layer's default configuration
+ * (`collector-go/config/config.yaml`) with the exporter in place of the default one. An
+ * exporter that the default file also configures (`awsxray`) starts from that file's settings,
+ * its own winning. The traces pipeline exports to it alone, and the collector extensions it
+ * needs are added.
  */
 export function renderCollectorConfig(exporter: TraceExporterConfig): { [key: string]: any } {
-  const settings = exporter.id === 'awsxray'
-    ? { region: '${env:AWS_REGION}', max_retries: XRAY_MAX_RETRIES, ...exporter.settings }
-    : exporter.settings;
+  const { service, ...sections } = copy(DEFAULT_COLLECTOR_CONFIG);
+  const defaultExporters: { [id: string]: { [key: string]: any } } = sections.exporters;
+  const settings = exporter.id in defaultExporters ? { ...defaultExporters[exporter.id], ...exporter.settings } : exporter.settings;
   const extensions = exporter.extensions ?? {};
+  const hasExtensions = Object.keys(extensions).length > 0;
   return {
-    receivers: {
-      otlp: {
-        protocols: {
-          http: { endpoint: '127.0.0.1:4318', max_request_body_size: MAX_REQUEST_BODY_BYTES, idle_timeout: RECEIVER_IDLE_TIMEOUT },
-        },
-      },
-    },
+    ...sections,
     exporters: { [exporter.id]: settings },
-    ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
+    ...(hasExtensions ? { extensions } : {}),
     service: {
-      ...(Object.keys(extensions).length > 0 ? { extensions: Object.keys(extensions) } : {}),
+      ...(hasExtensions ? { extensions: Object.keys(extensions) } : {}),
+      ...service,
       pipelines: {
-        traces: { receivers: ['otlp'], exporters: [exporter.id] },
+        ...service.pipelines,
+        traces: { ...service.pipelines.traces, exporters: [exporter.id] },
       },
     },
   };
+}
+
+/** A deep, mutable copy of a JSON value, so that no caller changes the default configuration. */
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

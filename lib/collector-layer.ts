@@ -6,6 +6,9 @@ import { Construct, IConstruct } from 'constructs';
 import { CollectorBundling, goArch } from './collector-bundling';
 import { collectorConfigUri, DEFAULT_CONFIG_PATH } from './collector-config';
 import { prebuiltCollectorCode } from './collector-prebuilt';
+import {
+  COLLECTOR_CONFIG_URI_ENV, COLLECTOR_EXTENSION_NAME, COLLECTOR_LAYER_CONFIG_PATH, COLLECTOR_LAYER_EXTENSION_PATH, COLLECTOR_OTLP_HTTP_ENDPOINT,
+} from './contract.generated';
 import { TraceExporter } from './trace-exporter';
 import { validateCollectorArchitecture } from './validation';
 
@@ -91,25 +94,26 @@ export interface OtelCollectorLayerProps {
 }
 
 /**
- * A Lambda extension layer holding the OpenTelemetry Collector built for Lambda: an OTLP
- * receiver on 127.0.0.1:4318, the X-Ray exporter, and the Lambda lifecycle that exports spans
- * after each invocation and before the environment freezes.
+ * A Lambda extension layer holding the OpenTelemetry Collector built for Lambda: an OTLP/HTTP
+ * receiver on loopback (`OTLP_HTTP_ENDPOINT`), the X-Ray exporter, and the Lambda lifecycle that
+ * exports spans after each invocation and before the environment freezes.
  *
  * It works with a function of any runtime, including Python, Java, Go and Rust. Layout in
- * the function: `/opt/extensions/otel-xray-collector` and `/opt/collector-config/config.yaml`.
+ * the function: the extension `EXTENSION_NAME` under `/opt/extensions`, and its default
+ * configuration at `DEFAULT_CONFIG_PATH`.
  */
 export class OtelCollectorLayer extends LayerVersion {
   /** The extension's name: the file name under `/opt/extensions`. */
-  public static readonly EXTENSION_NAME = 'otel-xray-collector';
+  public static readonly EXTENSION_NAME: string = COLLECTOR_EXTENSION_NAME;
 
   /** Where the layer's default collector configuration lands in the function. */
-  public static readonly DEFAULT_CONFIG_PATH = DEFAULT_CONFIG_PATH;
+  public static readonly DEFAULT_CONFIG_PATH: string = DEFAULT_CONFIG_PATH;
 
   /** The environment variable holding the collector's configuration URI. */
-  public static readonly CONFIG_URI_ENV = 'OPENTELEMETRY_COLLECTOR_CONFIG_URI';
+  public static readonly CONFIG_URI_ENV: string = COLLECTOR_CONFIG_URI_ENV;
 
   /** The OTLP/HTTP endpoint the collector listens on inside the function. */
-  public static readonly OTLP_HTTP_ENDPOINT = 'http://127.0.0.1:4318';
+  public static readonly OTLP_HTTP_ENDPOINT: string = COLLECTOR_OTLP_HTTP_ENDPOINT;
 
   /**
    * The collector layer shared by every traced function of a stack for one architecture,
@@ -129,7 +133,7 @@ export class OtelCollectorLayer extends LayerVersion {
    * Adds the collector extension to a function of any runtime (Python, Java, Go, Rust, a
    * Node.js function traced some other way): the layer for its architecture, the collector's
    * configuration location and the exporter's IAM permissions. The function's own SDK sends
-   * OTLP/HTTP to `http://127.0.0.1:4318`.
+   * OTLP/HTTP to `OtelCollectorLayer.OTLP_HTTP_ENDPOINT`.
    *
    * @returns the layer added
    */
@@ -138,8 +142,7 @@ export class OtelCollectorLayer extends LayerVersion {
     if (fn.runtime === Runtime.FROM_IMAGE) {
       throw new Error(
         `${where}: the function is a container image, and container images cannot use layers. ` +
-        `Copy the collector into the image instead: the layer's extensions/${OtelCollectorLayer.EXTENSION_NAME} to /opt/extensions/ ` +
-        'and collector-config/config.yaml to /opt/collector-config/.',
+        `Copy the collector into the image instead: ${imageCopyInstructions()}.`,
       );
     }
     const layer = options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);
@@ -169,6 +172,15 @@ export class OtelCollectorLayer extends LayerVersion {
     });
     this.architecture = architecture;
   }
+}
+
+/** Lambda mounts layers at /opt: a layer's file `<dir>/<file>` lands at `/opt/<dir>/<file>`. */
+const LAYER_MOUNT = '/opt';
+
+/** Which files of the layer go where in a container image, which cannot use layers. */
+function imageCopyInstructions(): string {
+  const step = (file: string) => `${path.posix.relative(LAYER_MOUNT, file)} to ${path.posix.dirname(file)}/`;
+  return `the layer's ${step(COLLECTOR_LAYER_EXTENSION_PATH)} and ${step(COLLECTOR_LAYER_CONFIG_PATH)}`;
 }
 
 /** The prebuilt collector when it serves, otherwise a build from source. */

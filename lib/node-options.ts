@@ -37,8 +37,8 @@ export function preloadedModules(value: string): { flag: string; module: string 
 }
 
 /**
- * Adds `preloadOption` (e.g. `--import /opt/nodejs/otel-preload/init.mjs`) to `existing`,
- * keeping every other flag in its place and never adding it twice.
+ * Adds `preloadOption` (e.g. `OtelPreloadLayer.NODE_OPTION`, the preload's `--import`) to
+ * `existing`, keeping every other flag in its place and never adding it twice.
  *
  * @param existing the `NODE_OPTIONS` set so far, if any
  * @param preloadOption the flag and module of our preload

@@ -4,6 +4,9 @@ import { BundlingOptions, NodejsFunction, NodejsFunctionProps, OutputFormat } fr
 import { Construct } from 'constructs';
 import { collectorConfigUri } from './collector-config';
 import { OtelCollectorLayer } from './collector-layer';
+import {
+  COLLECTOR_FLUSH_TIMEOUT_ENV, COLLECTOR_LOG_LEVEL_ENV, PRELOAD_ENABLED_INSTRUMENTATIONS_ENV, PRELOAD_OTLP_ENDPOINT_ENV, PRELOAD_SERVICE_NAME_ENV,
+} from './contract.generated';
 import { DEFAULT_INSTRUMENTATIONS, Instrumentation } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
@@ -90,9 +93,9 @@ export interface OtelTracedFunctionProps extends NodejsFunctionProps {
  * It adds the collector extension layer and the Node.js preload layer, loads the preload
  * through `NODE_OPTIONS`, turns on active tracing and grants the X-Ray write permissions.
  * Environment variables are set in this order, later ones winning:
- * 1. this construct's defaults and typed props (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
- *    `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, `OPENTELEMETRY_COLLECTOR_CONFIG_URI`,
- *    `OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT`, `OTEL_XRAY_COLLECTOR_LOG_LEVEL`);
+ * 1. this construct's defaults and typed props: the preload's `OTEL_SERVICE_NAME`,
+ *    `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, and the collector's
+ *    configuration URI (`OtelCollectorLayer.CONFIG_URI_ENV`), flush timeout and log level;
  * 2. the `environment` prop and later `addEnvironment()` calls.
  * `NODE_OPTIONS` is the exception: the preload's `--import` is added to whatever it holds,
  * never twice.
@@ -129,18 +132,18 @@ export class OtelTracedFunction extends NodejsFunction {
     }
 
     const defaults: { [key: string]: string } = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: OtelCollectorLayer.OTLP_HTTP_ENDPOINT,
-      OTEL_NODE_ENABLED_INSTRUMENTATIONS: instrumentations.join(','),
+      [PRELOAD_OTLP_ENDPOINT_ENV]: OtelCollectorLayer.OTLP_HTTP_ENDPOINT,
+      [PRELOAD_ENABLED_INSTRUMENTATIONS_ENV]: instrumentations.join(','),
       [OtelCollectorLayer.CONFIG_URI_ENV]: collectorConfigUri(exporter),
     };
     if (serviceName !== undefined) {
-      defaults.OTEL_SERVICE_NAME = serviceName;
+      defaults[PRELOAD_SERVICE_NAME_ENV] = serviceName;
     }
     if (props.collectorFlushTimeout !== undefined) {
-      defaults.OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT = flushTimeoutSetting(props.collectorFlushTimeout, props.timeout, where);
+      defaults[COLLECTOR_FLUSH_TIMEOUT_ENV] = flushTimeoutSetting(props.collectorFlushTimeout, props.timeout, where);
     }
     if (props.collectorLogLevel !== undefined) {
-      defaults.OTEL_XRAY_COLLECTOR_LOG_LEVEL = props.collectorLogLevel;
+      defaults[COLLECTOR_LOG_LEVEL_ENV] = props.collectorLogLevel;
     }
     const environment = {
       ...defaults,

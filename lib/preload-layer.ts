@@ -3,9 +3,13 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
+import { PRELOAD_IMPORT_PATH } from './contract.generated';
 
 /** The preload layer content, bundled from `layer-src/` when this library is built. */
 export const PRELOAD_LAYER_DIR = path.join(__dirname, '..', 'assets', 'preload-layer');
+
+/** Lambda mounts layers at /opt: the entry's path in the layer is its path under /opt. */
+const PRELOAD_ENTRY_IN_LAYER = path.posix.relative('/opt', PRELOAD_IMPORT_PATH);
 
 /** Properties of an {@link OtelPreloadLayer}. */
 export interface OtelPreloadLayerProps {
@@ -20,15 +24,15 @@ export interface OtelPreloadLayerProps {
 /**
  * A layer holding the OpenTelemetry Node.js preload: one esbuild bundle that starts the SDK
  * with the AWS Lambda instrumentation, the X-Ray Lambda propagator and an OTLP/HTTP exporter
- * to the collector extension. Loaded with `NODE_OPTIONS=--import /opt/nodejs/otel-preload/init.mjs`;
- * traces CommonJS and ESM handlers on Node.js 22 and 24, on both architectures.
+ * to the collector extension. Loaded with `NODE_OPTIONS` (`NODE_OPTION`, which imports
+ * `IMPORT_PATH`); traces CommonJS and ESM handlers on Node.js 22 and 24, on both architectures.
  */
 export class OtelPreloadLayer extends LayerVersion {
   /** The file `NODE_OPTIONS` imports. */
-  public static readonly IMPORT_PATH = '/opt/nodejs/otel-preload/init.mjs';
+  public static readonly IMPORT_PATH: string = PRELOAD_IMPORT_PATH;
 
   /** The `NODE_OPTIONS` flag that loads the preload. */
-  public static readonly NODE_OPTION = `--import ${OtelPreloadLayer.IMPORT_PATH}`;
+  public static readonly NODE_OPTION: string = `--import ${OtelPreloadLayer.IMPORT_PATH}`;
 
   /** The runtimes the preload supports. */
   public static readonly COMPATIBLE_RUNTIMES = [Runtime.NODEJS_22_X, Runtime.NODEJS_24_X];
@@ -45,7 +49,7 @@ export class OtelPreloadLayer extends LayerVersion {
   }
 
   constructor(scope: Construct, id: string, props: OtelPreloadLayerProps = {}) {
-    if (!fs.existsSync(path.join(PRELOAD_LAYER_DIR, 'nodejs', 'otel-preload', 'init.mjs'))) {
+    if (!fs.existsSync(path.join(PRELOAD_LAYER_DIR, PRELOAD_ENTRY_IN_LAYER))) {
       throw new Error(
         `The preload layer is missing from ${PRELOAD_LAYER_DIR}: this copy of cdk-lambda-otel-xray was not built. ` +
         'Install the published package, or run `npx projen build:preload` in its repository.',

@@ -1,5 +1,6 @@
 import { Duration, Tokenization } from 'aws-cdk-lib';
 import { Architecture, ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
+import { COLLECTOR_DEFAULT_FLUSH_TIMEOUT_MS } from './contract.generated';
 import { Instrumentation } from './instrumentation';
 
 /**
@@ -83,7 +84,10 @@ export function flushTimeoutSetting(flushTimeout: Duration, timeout: Duration | 
   }
   const ms = flushTimeout.toMilliseconds();
   if (ms <= 0) {
-    throw new Error(`${where}: collectorFlushTimeout is ${flushTimeout.toHumanString()}; give a positive duration such as Duration.seconds(2).`);
+    throw new Error(
+      `${where}: collectorFlushTimeout is ${flushTimeout.toHumanString()}; ` +
+      `give a positive duration such as Duration.seconds(${COLLECTOR_DEFAULT_FLUSH_TIMEOUT_MS / 1000}), the collector's default.`,
+    );
   }
   const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
   if (!functionTimeout.isUnresolved() && ms >= functionTimeout.toMilliseconds()) {

@@ -226,8 +226,9 @@ cat >"$WORK/check_template.py" <<'PY'
 """Checks a synthesized PythonOtelApp; prints one `ok - ` / `not ok - ` line per check."""
 import json, os, sys
 
-outdir, mode = sys.argv[1], sys.argv[2]  # mode: "bundled" or "skipped"
-PRELOAD = "--import /opt/nodejs/otel-preload/init.mjs"
+outdir, mode, contract_file = sys.argv[1], sys.argv[2], sys.argv[3]  # mode: "bundled" or "skipped"
+with open(contract_file) as f:
+    PRELOAD = "--import " + json.load(f)["preload"]["importPath"]
 ELF_MACHINE = {"x86_64": 0x3E, "arm64": 0xB7}
 
 
@@ -304,7 +305,7 @@ template_checks() {
       "not ok - "*) not_ok "${line#not ok - }" ;;
       *) echo "#   $line" ;;
     esac
-  done < <("$VENV/bin/python" "$WORK/check_template.py" "$2" "$1" 2>&1)
+  done < <("$VENV/bin/python" "$WORK/check_template.py" "$2" "$1" "$ROOT/contract/contract.json" 2>&1)
 }
 no_tool_calls() {
   if [ -s "$TOOL_CALLS" ]; then

@@ -1,5 +1,5 @@
 // Entry point of the preload layer, loaded before the Lambda runtime with
-// NODE_OPTIONS=--import /opt/nodejs/otel-preload/init.mjs
+// NODE_OPTIONS=--import <the preload's importPath in contract/contract.json>
 // Node.js waits for this module, top-level await included, before it loads the runtime and,
 // through it, the handler: the instrumentations' hooks are in place by then.
 import { safeStart } from './safe-start.mjs';

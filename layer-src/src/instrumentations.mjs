@@ -1,5 +1,6 @@
 import { AwsLambdaInstrumentation } from '@opentelemetry/instrumentation-aws-lambda';
 import { PreloadConfigError } from './config-error.mjs';
+import { PRELOAD_ENABLED_INSTRUMENTATIONS_ENV } from './contract.generated.mjs';
 import { parseList } from './env-list.mjs';
 
 /**
@@ -30,7 +31,7 @@ export const KNOWN_INSTRUMENTATIONS = [ALWAYS_ENABLED, ...Object.keys(OPTIONAL_M
  * @returns {string[]}
  */
 export function selectInstrumentations(env) {
-  const enabled = readNames(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS');
+  const enabled = readNames(env, PRELOAD_ENABLED_INSTRUMENTATIONS_ENV);
   const disabled = new Set(readNames(env, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS'));
   const chosen = (enabled.length > 0 ? enabled : DEFAULT_INSTRUMENTATIONS).filter((name) => !disabled.has(name));
   return [...new Set([ALWAYS_ENABLED, ...chosen])];

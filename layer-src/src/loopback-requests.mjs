@@ -1,4 +1,4 @@
-import { DEFAULT_TRACES_URL } from './collector-endpoint.mjs';
+import { COLLECTOR_OTLP_TRACES_URL } from './contract.generated.mjs';
 
 /**
  * Recognises requests that belong to no invocation and must not be traced: the runtime's own
@@ -19,7 +19,7 @@ export function untracedRequestFilter(env) {
  * @param {NodeJS.ProcessEnv} env
  */
 function collectorAddress(env) {
-  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_TRACES_URL;
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || COLLECTOR_OTLP_TRACES_URL;
   try {
     const { hostname, port } = new URL(url);
     return port ? `${hostname}:${port}` : hostname;

@@ -1,9 +1,13 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { DEFAULT_TRACES_URL } from './collector-endpoint.mjs';
+import { COLLECTOR_OTLP_TRACES_URL } from './contract.generated.mjs';
 
-export { DEFAULT_TRACES_URL };
+/**
+ * Where spans go unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT says otherwise: the collector
+ * extension's receiver, on loopback.
+ */
+export const DEFAULT_TRACES_URL = COLLECTOR_OTLP_TRACES_URL;
 
 /**
  * How long one export to the local collector may take, retries included, unless

@@ -1,5 +1,6 @@
 // The preload's configuration, read from environment variables, tested on the sources.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
 import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { PreloadConfigError } from '../src/config-error.mjs';
@@ -139,8 +140,9 @@ describe('configureDiagnostics', () => {
 });
 
 describe('exporterOptions', () => {
-  it('exports to the collector on 127.0.0.1:4318 with a short timeout by default', () => {
-    assert.equal(DEFAULT_TRACES_URL, 'http://127.0.0.1:4318/v1/traces');
+  it("exports to the collector's loopback endpoint with a short timeout by default", () => {
+    const { collector } = JSON.parse(readFileSync(new URL('../../contract/contract.json', import.meta.url), 'utf8'));
+    assert.equal(DEFAULT_TRACES_URL, `${collector.otlpHttpEndpoint}${collector.otlpTracesPath}`);
     assert.deepEqual(exporterOptions({}), { url: DEFAULT_TRACES_URL, timeoutMillis: DEFAULT_EXPORT_TIMEOUT_MILLIS });
   });
 

@@ -7,6 +7,8 @@ const fs = require('fs');
 const path = require('path');
 
 const [check, cdkOut] = process.argv.slice(2);
+const contract = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'contract', 'contract.json'), 'utf-8'));
+const PRELOAD_OPTION = `--import ${contract.preload.importPath}`;
 const template = JSON.parse(fs.readFileSync(path.join(cdkOut, 'NewcomerStack.template.json'), 'utf-8'));
 const resources = template.Resources;
 const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
@@ -43,7 +45,7 @@ if (check === 'layers') {
     const layers = f.Properties.Layers || [];
     if (layers.length !== 2) fail(`${id}: expected 2 layers, got ${layers.length}`);
     const nodeOptions = ((f.Properties.Environment || {}).Variables || {}).NODE_OPTIONS || '';
-    if (!nodeOptions.includes('--import /opt/nodejs/otel-preload/init.mjs')) fail(`${id}: NODE_OPTIONS does not load the preload: "${nodeOptions}"`);
+    if (!nodeOptions.includes(PRELOAD_OPTION)) fail(`${id}: NODE_OPTIONS does not load the preload: "${nodeOptions}"`);
   }
 } else if (check === 'architectures') {
   const seen = [];
