@@ -44,8 +44,9 @@ fi
 # whose reflection disables the linker's dead method elimination);
 # nethttpomithttp2 drops net/http's bundled HTTP/2 (the X-Ray client configures
 # golang.org/x/net/http2 itself); -l (no inlining) trims code the collector's
-# few requests per invoke never miss. See README.md "Size".
-tags="grpcnotrace,nethttpomithttp2"
+# few requests per invoke never miss. See README.md "Size". The tags are in
+# build-tags, which test.sh, size-report.sh and the tests read too.
+tags="$(tr -d '[:space:]' < "$src_dir/build-tags")"
 mkdir -p "$out_dir/extensions" "$out_dir/collector-config"
 binary="$out_dir/extensions/otel-xray-collector"
 

@@ -13,63 +13,44 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/buildinfo"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/extensionapi"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/lifecycle"
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/logging"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/pipeline"
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/settings"
 )
 
-const usage = `usage: %s [--version]
+func main() { os.Exit(run(filepath.Base(os.Args[0]), os.Args[1:])) }
 
-Runs as a Lambda extension (from /opt/extensions). Configuration:
-  %s  confmap URI of the collector YAML (default file:/opt/collector-config/config.yaml)
-  %s  deadline of each export (default 2s, never past the invoke deadline)
-  %s  debug, info, warn or error (default info)
-See README.md for every variable.
-`
-
-func main() { os.Exit(run()) }
-
-func run() int {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
+func run(name string, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
 		case "--version", "-version", "version":
-			fmt.Print(buildinfo.Describe())
+			fmt.Print(components.Describe())
 			return 0
-		default:
-			fmt.Fprintf(os.Stderr, usage, filepath.Base(os.Args[0]), settings.EnvConfigURI, settings.EnvFlushTimeout, settings.EnvLogLevel)
-			if os.Args[1] == "--help" || os.Args[1] == "-h" {
-				return 0
-			}
-			return 2
+		case "--help", "-h":
+			fmt.Fprint(os.Stderr, config.Usage(name))
+			return 0
 		}
+		fmt.Fprint(os.Stderr, config.Usage(name))
+		return 2
 	}
-
-	s, settingsErr := settings.FromOS()
-	logger := logging.NewStderr(s.LogLevel)
+	s, settingsErr := config.SettingsFromOS()
+	logger := config.NewLogger(os.Stderr, s.LogLevel)
 	defer func() { _ = logger.Sync() }()
-
 	// Before any exporter exists: the AWS SDK reads this when it builds a client.
-	if _, err := awsretry.Enable(); err != nil {
+	if _, err := components.UseUpdatedAWSRetries(); err != nil {
 		logger.Warn("AWS SDK retry setting", zap.Error(err))
 	}
-
-	runtimeAPI := os.Getenv(settings.EnvRuntimeAPI)
+	runtimeAPI := os.Getenv(extensionapi.EnvRuntimeAPI)
 	if runtimeAPI == "" {
-		logger.Error(settings.EnvRuntimeAPI + " is not set: run this program as a Lambda extension from /opt/extensions")
+		logger.Error(extensionapi.EnvRuntimeAPI + " is not set: run this program as a Lambda extension from /opt/extensions")
 		return 1
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err := lifecycle.Run(ctx, lifecycle.Options{
-		RuntimeAPI:    runtimeAPI,
-		ExtensionName: filepath.Base(os.Args[0]),
-		Settings:      s,
-		SettingsErr:   settingsErr,
-		Logger:        logger,
+		RuntimeAPI: runtimeAPI, ExtensionName: name, Settings: s, SettingsErr: settingsErr, Logger: logger,
 		StartPipeline: func(ctx context.Context) (lifecycle.Pipeline, error) {
 			return pipeline.StartFromURI(ctx, s.ConfigURI, s.MaxBufferedSpans, logger)
 		},

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/extensionapi"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
-
-// buildTags are the tags build.sh ships with.
-const buildTags = "grpcnotrace,nethttpomithttp2"
 
 var (
 	buildOnce sync.Once
@@ -32,6 +32,12 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(filepath.Dir(filepath.Dir(binary)))
 	}
 	os.Exit(code)
+}
+
+// buildTags returns the tags build.sh ships with, from the file it reads them from.
+func buildTags() (string, error) {
+	b, err := os.ReadFile("build-tags")
+	return strings.TrimSpace(string(b)), err
 }
 
 // extensionBinary builds the collector once, named as Lambda would find it
@@ -49,8 +55,13 @@ func extensionBinary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		binary = filepath.Join(dir, "extensions", "otel-xray-collector")
-		cmd := exec.Command("go", "build", "-tags", buildTags, "-trimpath", "-o", binary, ".")
+		binary = filepath.Join(dir, "extensions", contract.ExtensionName)
+		tags, err := buildTags()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-tags", tags, "-trimpath", "-o", binary, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -69,7 +80,7 @@ func TestVersionPrintsCollectorAndComponentVersions(t *testing.T) {
 	}
 	text := string(out)
 	for _, want := range []string{
-		"otel-xray-collector ",
+		contract.ExtensionName + " ",
 		"go.opentelemetry.io/collector/component v1.",
 		"otlp      go.opentelemetry.io/collector/receiver/otlpreceiver v0.",
 		"awsxray   github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter v0.",
@@ -95,7 +106,7 @@ func TestWithoutRuntimeAPIExitsWithAClearMessage(t *testing.T) {
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
 		t.Fatalf("exit = %v, want code 1", err)
 	}
-	if !strings.Contains(stderr.String(), "AWS_LAMBDA_RUNTIME_API is not set") {
+	if !strings.Contains(stderr.String(), extensionapi.EnvRuntimeAPI+" is not set") {
 		t.Errorf("stderr = %s", stderr.String())
 	}
 }
@@ -111,15 +122,15 @@ func TestBinaryServesOneInvokeAgainstTheLambdaAPIs(t *testing.T) {
 
 	cmd := exec.Command(extensionBinary(t))
 	cmd.Env = append(os.Environ(),
-		"AWS_LAMBDA_RUNTIME_API="+api.Addr,
-		"OPENTELEMETRY_COLLECTOR_CONFIG_URI=env:TEST_COLLECTOR_CONFIG",
+		extensionapi.EnvRuntimeAPI+"="+api.Addr,
+		contract.EnvConfigURI+"=env:TEST_COLLECTOR_CONFIG",
 		"TEST_COLLECTOR_CONFIG="+fmt.Sprintf(`
 receivers: {otlp: {protocols: {http: {endpoint: "%s"}}}}
 exporters: {awsxray: {region: "${env:AWS_REGION}", endpoint: "%s"}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 `, otlpAddr, xray.Server.URL),
-		"OTEL_XRAY_COLLECTOR_TELEMETRY_LISTEN=127.0.0.1:0",
-		"OTEL_XRAY_COLLECTOR_LOG_LEVEL=debug",
+		contract.EnvTelemetryListen+"=127.0.0.1:0",
+		contract.EnvLogLevel+"=debug",
 	)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -150,7 +161,7 @@ service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 
 	ready := api.WaitNext(t, 10*time.Second)
 	t.Logf("process start to first /event/next (registered, receiver listening, subscribed): %v", ready.Sub(started))
-	if name, _ := api.Registered(); name != "otel-xray-collector" {
+	if name, _ := api.Registered(); name != contract.ExtensionName {
 		t.Errorf("registered as %q, want the file name", name)
 	}
 
@@ -213,21 +224,21 @@ func TestBinaryGivesUpOnARefusedConnectionBeforeTheFlushDeadline(t *testing.T) {
 
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_NEW_RETRIES_2026=") {
+		if !strings.HasPrefix(kv, components.EnvAWSUpdatedRetries+"=") {
 			env = append(env, kv)
 		}
 	}
 	cmd := exec.Command(extensionBinary(t))
 	cmd.Env = append(env,
-		"AWS_LAMBDA_RUNTIME_API="+api.Addr,
-		"OPENTELEMETRY_COLLECTOR_CONFIG_URI=env:TEST_COLLECTOR_CONFIG",
+		extensionapi.EnvRuntimeAPI+"="+api.Addr,
+		contract.EnvConfigURI+"=env:TEST_COLLECTOR_CONFIG",
 		"TEST_COLLECTOR_CONFIG="+fmt.Sprintf(`
 receivers: {otlp: {protocols: {http: {endpoint: "%s"}}}}
 exporters: {awsxray: {region: "${env:AWS_REGION}", endpoint: "%s", max_retries: 3}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 `, otlpAddr, refused),
-		"OTEL_XRAY_COLLECTOR_TELEMETRY_LISTEN=127.0.0.1:0",
-		"OTEL_XRAY_COLLECTOR_FLUSH_TIMEOUT=2s",
+		contract.EnvTelemetryListen+"=127.0.0.1:0",
+		contract.EnvFlushTimeout+"="+contract.DefaultFlushTimeout.String(),
 	)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/extensionapi"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
 
@@ -16,7 +18,7 @@ import (
 // OTEL_XRAY_COLLECTOR_TEST_BINARY selects the build.sh output. A figure to
 // compare, not a pass/fail check:
 //
-//	go test -tags grpcnotrace,nethttpomithttp2 -run '^$' -bench BinaryStartToReady -benchtime 25x .
+//	go test -tags "$(cat build-tags)" -run '^$' -bench BinaryStartToReady -benchtime 25x .
 func BenchmarkBinaryStartToReady(b *testing.B) {
 	testsupport.SetAWSTestEnv(b)
 	xray := testsupport.NewXRay(b)
@@ -30,14 +32,14 @@ func BenchmarkBinaryStartToReady(b *testing.B) {
 				otlpAddr := testsupport.FreeLoopbackAddr(b)
 				cmd := exec.Command(binary)
 				cmd.Env = append(os.Environ(),
-					"AWS_LAMBDA_RUNTIME_API="+api.Addr,
-					"OPENTELEMETRY_COLLECTOR_CONFIG_URI=env:TEST_COLLECTOR_CONFIG",
+					extensionapi.EnvRuntimeAPI+"="+api.Addr,
+					contract.EnvConfigURI+"=env:TEST_COLLECTOR_CONFIG",
 					"TEST_COLLECTOR_CONFIG="+fmt.Sprintf(`
 receivers: {otlp: {protocols: {http: {endpoint: "%s"}}}}
 exporters: {awsxray: {region: "${env:AWS_REGION}", endpoint: "%s"}}
 service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 `, otlpAddr, xray.Server.URL),
-					"OTEL_XRAY_COLLECTOR_TELEMETRY_LISTEN=127.0.0.1:0",
+					contract.EnvTelemetryListen+"=127.0.0.1:0",
 				)
 				start := time.Now()
 				if err := cmd.Start(); err != nil {

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly GOTOOLCHAIN=local
-tags="grpcnotrace,nethttpomithttp2"
+tags="$(tr -d '[:space:]' < build-tags)"
 
 unformatted="$(gofmt -l .)"
 if [[ -n "$unformatted" ]]; then

@@ -1,4 +1,12 @@
-// Package awsretry chooses the AWS SDK retry behaviour the exporters run with.
+package components
+
+import (
+	"fmt"
+	"os"
+)
+
+// EnvAWSUpdatedRetries is the AWS SDK's switch for its updated retry
+// behaviour, which the awsxray exporter and sigv4auth run with.
 //
 // The AWS SDKs' updated standard retry behaviour
 // (https://aws.amazon.com/blogs/developer/announcing-updated-retry-behavior-for-aws-sdks-and-tools/,
@@ -8,29 +16,21 @@
 // throttling error. The legacy behaviour of the pinned SDK waits up to 2 s,
 // then up to 4 s, for every retryable error: with X-Ray refusing connections
 // an export then sits out most of the flush deadline before giving up.
-package awsretry
+const EnvAWSUpdatedRetries = "AWS_NEW_RETRIES_2026"
 
-import (
-	"fmt"
-	"os"
-)
-
-// EnvUpdatedRetries is the AWS SDK's switch for the updated retry behaviour.
-const EnvUpdatedRetries = "AWS_NEW_RETRIES_2026"
-
-// Enable turns the updated retry behaviour on for this process unless the
-// environment already sets EnvUpdatedRetries, and returns the value in
-// effect. It must run before the exporters are created.
-func Enable() (string, error) {
-	if v, ok := os.LookupEnv(EnvUpdatedRetries); ok {
+// UseUpdatedAWSRetries turns the updated retry behaviour on for this process
+// unless the environment already sets EnvAWSUpdatedRetries, and returns the
+// value in effect. It must run before the exporters are created.
+func UseUpdatedAWSRetries() (string, error) {
+	if v, ok := os.LookupEnv(EnvAWSUpdatedRetries); ok {
 		if v == "true" || v == "false" {
 			return v, nil
 		}
 		// The AWS SDK for Go reads exactly "true"; anything else means false.
-		return v, fmt.Errorf("%s is %q, which the AWS SDK reads as false: set it to true (quick retries of refused connections, the default) or false (the SDK's legacy backoff)", EnvUpdatedRetries, v)
+		return v, fmt.Errorf("%s is %q, which the AWS SDK reads as false: set it to true (quick retries of refused connections, the default) or false (the SDK's legacy backoff)", EnvAWSUpdatedRetries, v)
 	}
-	if err := os.Setenv(EnvUpdatedRetries, "true"); err != nil {
-		return "", fmt.Errorf("setting %s: %w", EnvUpdatedRetries, err)
+	if err := os.Setenv(EnvAWSUpdatedRetries, "true"); err != nil {
+		return "", fmt.Errorf("setting %s: %w", EnvAWSUpdatedRetries, err)
 	}
 	return "true", nil
 }

@@ -1,4 +1,4 @@
-package awsretry
+package components
 
 import (
 	"os"
@@ -6,32 +6,32 @@ import (
 	"testing"
 )
 
-func TestEnableTurnsTheUpdatedRetriesOnWhenUnset(t *testing.T) {
-	t.Setenv(EnvUpdatedRetries, "")
-	if err := os.Unsetenv(EnvUpdatedRetries); err != nil {
+func TestUseUpdatedAWSRetriesTurnsTheUpdatedRetriesOnWhenUnset(t *testing.T) {
+	t.Setenv(EnvAWSUpdatedRetries, "")
+	if err := os.Unsetenv(EnvAWSUpdatedRetries); err != nil {
 		t.Fatal(err)
 	}
-	v, err := Enable()
-	if err != nil || v != "true" || os.Getenv(EnvUpdatedRetries) != "true" {
-		t.Fatalf("Enable() = %q, %v; environment %q, want true", v, err, os.Getenv(EnvUpdatedRetries))
+	v, err := UseUpdatedAWSRetries()
+	if err != nil || v != "true" || os.Getenv(EnvAWSUpdatedRetries) != "true" {
+		t.Fatalf("UseUpdatedAWSRetries() = %q, %v; environment %q, want true", v, err, os.Getenv(EnvAWSUpdatedRetries))
 	}
 }
 
-func TestEnableKeepsAnExplicitChoice(t *testing.T) {
-	t.Setenv(EnvUpdatedRetries, "false")
-	v, err := Enable()
-	if err != nil || v != "false" || os.Getenv(EnvUpdatedRetries) != "false" {
-		t.Fatalf("Enable() = %q, %v; environment %q, want false kept", v, err, os.Getenv(EnvUpdatedRetries))
+func TestUseUpdatedAWSRetriesKeepsAnExplicitChoice(t *testing.T) {
+	t.Setenv(EnvAWSUpdatedRetries, "false")
+	v, err := UseUpdatedAWSRetries()
+	if err != nil || v != "false" || os.Getenv(EnvAWSUpdatedRetries) != "false" {
+		t.Fatalf("UseUpdatedAWSRetries() = %q, %v; environment %q, want false kept", v, err, os.Getenv(EnvAWSUpdatedRetries))
 	}
 }
 
-func TestEnableNamesTheVariableTheValueAndTheFixForABadValue(t *testing.T) {
-	t.Setenv(EnvUpdatedRetries, "yes")
-	_, err := Enable()
+func TestUseUpdatedAWSRetriesNamesTheVariableTheValueAndTheFixForABadValue(t *testing.T) {
+	t.Setenv(EnvAWSUpdatedRetries, "yes")
+	_, err := UseUpdatedAWSRetries()
 	if err == nil {
 		t.Fatal("want an error for yes")
 	}
-	for _, want := range []string{EnvUpdatedRetries, `"yes"`, "set it to true"} {
+	for _, want := range []string{EnvAWSUpdatedRetries, `"yes"`, "set it to true"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

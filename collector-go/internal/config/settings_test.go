@@ -1,36 +1,55 @@
-package settings
+package config
 
 import (
+	"bytes"
+	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-func TestDefaults(t *testing.T) {
-	s, err := FromEnv(env(nil))
+func TestDefaultSettingsAreTheContracts(t *testing.T) {
+	s, err := SettingsFromEnv(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ConfigURI != "file:/opt/collector-config/config.yaml" || s.FlushTimeout != 2*time.Second ||
-		s.LogLevel != zapcore.InfoLevel || s.TelemetryListen != "sandbox.localdomain:0" || s.OnStartupFailure != Continue {
+	if s.ConfigURI != contract.DefaultConfigURI || s.FlushTimeout != contract.DefaultFlushTimeout ||
+		s.LogLevel.String() != contract.DefaultLogLevel || s.TelemetryListen != "sandbox.localdomain:0" ||
+		s.MaxBufferedSpans != contract.DefaultMaxBufferedSpans || string(s.OnStartupFailure) != contract.DefaultOnStartupFailure {
 		t.Fatalf("defaults = %+v", s)
 	}
 }
 
-func TestValidValues(t *testing.T) {
-	s, err := FromEnv(env(map[string]string{
-		EnvConfigURI:        "env:MY_CONFIG",
-		EnvFlushTimeout:     "750ms",
-		EnvLogLevel:         "DEBUG",
-		EnvTelemetryListen:  "127.0.0.1:4243",
-		EnvMaxBufferedSpans: "500",
-		EnvOnStartupFailure: "init-error",
+func TestTheContractsDefaultsAreValidSettings(t *testing.T) {
+	_, err := SettingsFromEnv(env(map[string]string{
+		contract.EnvFlushTimeout:     contract.DefaultFlushTimeout.String(),
+		contract.EnvLogLevel:         contract.DefaultLogLevel,
+		contract.EnvMaxBufferedSpans: strconv.Itoa(contract.DefaultMaxBufferedSpans),
+		contract.EnvOnStartupFailure: contract.DefaultOnStartupFailure,
+	}))
+	if err != nil {
+		t.Fatalf("the contract's defaults are refused: %v", err)
+	}
+}
+
+func TestValidSettings(t *testing.T) {
+	s, err := SettingsFromEnv(env(map[string]string{
+		contract.EnvConfigURI:        "env:MY_CONFIG",
+		contract.EnvFlushTimeout:     "750ms",
+		contract.EnvLogLevel:         "DEBUG",
+		contract.EnvTelemetryListen:  "127.0.0.1:4243",
+		contract.EnvMaxBufferedSpans: "500",
+		contract.EnvOnStartupFailure: "init-error",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -39,22 +58,22 @@ func TestValidValues(t *testing.T) {
 		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError {
 		t.Fatalf("settings = %+v", s)
 	}
-	if s, _ := FromEnv(env(map[string]string{EnvFlushTimeout: "1500"})); s.FlushTimeout != 1500*time.Millisecond {
+	if s, _ := SettingsFromEnv(env(map[string]string{contract.EnvFlushTimeout: "1500"})); s.FlushTimeout != 1500*time.Millisecond {
 		t.Errorf("plain milliseconds: %v", s.FlushTimeout)
 	}
 }
 
-func TestInvalidValuesNameVariableValueAndFix(t *testing.T) {
+func TestInvalidSettingsNameVariableValueAndFix(t *testing.T) {
 	tests := map[string][]string{
-		EnvFlushTimeout:     {"soon", "1h", "-1s"},
-		EnvLogLevel:         {"verbose", "fatal"},
-		EnvTelemetryListen:  {"sandbox"},
-		EnvMaxBufferedSpans: {"0", "many"},
-		EnvOnStartupFailure: {"crash"},
+		contract.EnvFlushTimeout:     {"soon", "1h", "-1s"},
+		contract.EnvLogLevel:         {"verbose", "fatal"},
+		contract.EnvTelemetryListen:  {"sandbox"},
+		contract.EnvMaxBufferedSpans: {"0", "many"},
+		contract.EnvOnStartupFailure: {"crash"},
 	}
 	for name, values := range tests {
 		for _, v := range values {
-			s, err := FromEnv(env(map[string]string{name: v}))
+			s, err := SettingsFromEnv(env(map[string]string{name: v}))
 			if err == nil {
 				t.Errorf("%s=%q accepted", name, v)
 				continue
@@ -63,9 +82,29 @@ func TestInvalidValuesNameVariableValueAndFix(t *testing.T) {
 			if !strings.Contains(msg, name) || !strings.Contains(msg, `"`+v+`"`) || !strings.Contains(msg, "use ") {
 				t.Errorf("%s=%q: error %q must name the variable, the value and the fix", name, v, msg)
 			}
-			if s != Default() {
+			if s != DefaultSettings() {
 				t.Errorf("%s=%q: invalid value changed the settings: %+v", name, v, s)
 			}
 		}
+	}
+}
+
+func TestOneJSONObjectPerLineWithLevelFiltering(t *testing.T) {
+	var buf bytes.Buffer
+	logger := NewLogger(&buf, zapcore.InfoLevel)
+	logger.Debug("hidden")
+	logger.Info("flush", zap.Int("dropped_spans", 4))
+	_ = logger.Sync()
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want 1 line (debug filtered), got %d: %q", len(lines), buf.String())
+	}
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if entry["msg"] != "flush" || entry["dropped_spans"] != float64(4) || entry["level"] != "info" || entry["logger"] != contract.ExtensionName {
+		t.Fatalf("entry = %v", entry)
 	}
 }

@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// EnvRuntimeAPI is the environment variable in which Lambda gives extensions
+// the host:port of its APIs.
+const EnvRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
+
 // Header names defined by the Extensions API.
 const (
 	// HeaderExtensionName carries the extension name on Register; it must be

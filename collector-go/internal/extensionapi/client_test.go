@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 )
 
 type recorded struct {
@@ -34,7 +36,7 @@ func TestRegisterSendsNameAndEventsAndKeepsTheIdentifier(t *testing.T) {
 		w.Header().Set(HeaderExtensionID, "id-42")
 		_, _ = w.Write([]byte(`{"functionName":"fn","functionVersion":"$LATEST","handler":"index.handler"}`))
 	})
-	resp, err := c.Register(context.Background(), "otel-xray-collector", Invoke, Shutdown)
+	resp, err := c.Register(context.Background(), contract.ExtensionName, Invoke, Shutdown)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestRegisterSendsNameAndEventsAndKeepsTheIdentifier(t *testing.T) {
 		t.Fatalf("response %+v, id %q", resp, c.ExtensionID())
 	}
 	got := (*calls)[0]
-	if got.method != http.MethodPost || got.path != "/2020-01-01/extension/register" || got.header.Get(HeaderExtensionName) != "otel-xray-collector" {
+	if got.method != http.MethodPost || got.path != "/2020-01-01/extension/register" || got.header.Get(HeaderExtensionName) != contract.ExtensionName {
 		t.Errorf("request = %+v", got)
 	}
 	if got.body != `{"events":["INVOKE","SHUTDOWN"]}` {

@@ -13,9 +13,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/extensionapi"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/pipeline"
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/settings"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/telemetryapi"
 )
 
@@ -49,7 +49,7 @@ type Options struct {
 	RuntimeAPI string
 	// ExtensionName must equal the executable's file name in /opt/extensions.
 	ExtensionName string
-	Settings      settings.Settings
+	Settings      config.Settings
 	// SettingsErr is a problem found while reading the settings; it counts
 	// as a start-up failure.
 	SettingsErr   error
@@ -97,7 +97,7 @@ func Run(ctx context.Context, opts Options) error {
 		c.telemetry = c.subscribe(ctx)
 	} else {
 		c.logger.Error("collector did not start", zap.Error(startErr), zap.String("on_startup_failure", string(opts.Settings.OnStartupFailure)))
-		if opts.Settings.OnStartupFailure == settings.InitError {
+		if opts.Settings.OnStartupFailure == config.InitError {
 			reportCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			if reportErr := c.client.InitError(reportCtx, ErrorTypeStartup, startErr); reportErr != nil {

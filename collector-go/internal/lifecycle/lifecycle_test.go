@@ -13,9 +13,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/pipeline"
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/settings"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
 
@@ -45,7 +46,7 @@ func withConfigURI(uri string) option {
 	}
 }
 
-func withStartupFailure(mode settings.StartupFailure) option {
+func withStartupFailure(mode config.StartupFailure) option {
 	return func(o *Options) { o.Settings.OnStartupFailure = mode }
 }
 
@@ -61,7 +62,7 @@ func run(t *testing.T, telemetry bool, opts ...option) *harness {
 func runWithAPI(t *testing.T, telemetry bool, setupAPI func(h *harness), opts ...option) *harness {
 	t.Helper()
 	testsupport.SetAWSTestEnv(t)
-	t.Setenv(awsretry.EnvUpdatedRetries, "true") // as main sets it
+	t.Setenv(components.EnvAWSUpdatedRetries, "true") // as main sets it
 	h := &harness{
 		api:      testsupport.NewRuntimeAPI(t, telemetry),
 		xray:     testsupport.NewXRay(t),
@@ -70,11 +71,11 @@ func runWithAPI(t *testing.T, telemetry bool, setupAPI func(h *harness), opts ..
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logs = logs
-	s := settings.Default()
+	s := config.DefaultSettings()
 	s.TelemetryListen = "127.0.0.1:0"
 	o := Options{
 		RuntimeAPI:    h.api.Addr,
-		ExtensionName: "otel-xray-collector",
+		ExtensionName: contract.ExtensionName,
 		Settings:      s,
 		Logger:        zap.New(core),
 	}
@@ -127,7 +128,7 @@ func TestRegistersSubscribesAndExportsAfterRuntimeDoneBeforeNext(t *testing.T) {
 	h.api.WaitNext(t, hangGuard)
 
 	name, body := h.api.Registered()
-	if name != "otel-xray-collector" {
+	if name != contract.ExtensionName {
 		t.Errorf("extension name = %q", name)
 	}
 	var reg struct{ Events []string }
@@ -286,7 +287,7 @@ func TestBadConfigFailsOpenByDefault(t *testing.T) {
 }
 
 func TestBadConfigReportsInitErrorWhenAsked(t *testing.T) {
-	h := run(t, true, withConfigURI("file:/does/not/exist.yaml"), withStartupFailure(settings.InitError))
+	h := run(t, true, withConfigURI("file:/does/not/exist.yaml"), withStartupFailure(config.InitError))
 	if err := h.wait(t); err == nil || !strings.Contains(err.Error(), "/does/not/exist.yaml") {
 		t.Fatalf("Run = %v, want the config error", err)
 	}

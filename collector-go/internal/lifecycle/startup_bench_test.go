@@ -8,9 +8,10 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/pipeline"
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/settings"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkStartToReady(b *testing.B) {
 	for _, delay := range []time.Duration{0, 15 * time.Millisecond} {
 		b.Run(fmt.Sprintf("register_delay=%v", delay), func(b *testing.B) {
 			testsupport.SetAWSTestEnv(b)
-			b.Setenv(awsretry.EnvUpdatedRetries, "true")
+			b.Setenv(components.EnvAWSUpdatedRetries, "true")
 			xray := testsupport.NewXRay(b)
 			var total time.Duration
 			b.ResetTimer()
@@ -35,7 +36,7 @@ func BenchmarkStartToReady(b *testing.B) {
 				uri := fmt.Sprintf("yaml:receivers: {otlp: {protocols: {http: {endpoint: '%s'}}}}\n"+
 					"exporters: {awsxray: {region: us-east-1, endpoint: '%s'}}\n"+
 					"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}", otlpAddr, xray.Server.URL)
-				s := settings.Default()
+				s := config.DefaultSettings()
 				s.TelemetryListen = "127.0.0.1:0"
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
@@ -43,7 +44,7 @@ func BenchmarkStartToReady(b *testing.B) {
 				start := time.Now()
 				go func() {
 					done <- Run(ctx, Options{
-						RuntimeAPI: api.Addr, ExtensionName: "otel-xray-collector", Settings: s, Logger: zap.NewNop(),
+						RuntimeAPI: api.Addr, ExtensionName: contract.ExtensionName, Settings: s, Logger: zap.NewNop(),
 						StartPipeline: func(ctx context.Context) (Pipeline, error) {
 							return pipeline.StartFromURI(ctx, uri, 1000, zap.NewNop())
 						},

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/settings"
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 )
 
 // listening reports whether something accepts TCP connections on addr.
@@ -95,4 +95,4 @@ func TestSettingsErrorFailsOpenWithoutStartingTheReceiver(t *testing.T) {
 	}
 }
 
-var errBadSetting = errors.New(settings.EnvFlushTimeout + ` is "soon": use a Go duration such as 1500ms`)
+var errBadSetting = errors.New(contract.EnvFlushTimeout + ` is "soon": use a Go duration such as 1500ms`)

@@ -11,7 +11,7 @@ import (
 )
 
 // exportFlush sends td to one exporter in the batches its policy asks for,
-// policy.workers calls at a time, and counts every span of a failed call as
+// policy.Workers calls at a time, and counts every span of a failed call as
 // dropped and every span of a successful call as exported.
 //
 // When a call fails because the endpoint cannot be reached at all (the
@@ -19,7 +19,7 @@ import (
 // sent are dropped without a call: they would fail the same way, and
 // returning early lets Lambda freeze the environment sooner.
 func exportFlush(ctx context.Context, e namedExporter, td ptrace.Traces) ExporterResult {
-	batches := splitTraces(td, e.policy.maxDocuments, e.policy.documents)
+	batches := splitTraces(td, e.policy.MaxDocuments, e.policy.Documents)
 	result := ExporterResult{ID: e.id, Batches: len(batches)}
 	if len(batches) == 0 {
 		return result
@@ -61,7 +61,7 @@ func exportFlush(ctx context.Context, e namedExporter, td ptrace.Traces) Exporte
 			unreachable = true
 		}
 	}
-	workers := min(e.policy.workers, len(batches))
+	workers := min(e.policy.Workers, len(batches))
 	for range workers {
 		wg.Add(1)
 		go func() {

@@ -8,10 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
+
+// xrayDocuments counts the documents of a span as the awsxray exporter's
+// export policy does.
+var xrayDocuments = func() func(ptrace.Span) int {
+	f := components.New()
+	xray := component.MustNewType("awsxray")
+	return f.ExportPolicy(xray, f.Exporters[xray].CreateDefaultConfig()).Documents
+}()
 
 // postBurst sends n spans to the receiver in OTLP requests of 1000 spans.
 func postBurst(t *testing.T, addr string, n int) {

@@ -20,7 +20,6 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/buildinfo"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
 )
@@ -45,7 +44,7 @@ type startable struct {
 type namedExporter struct {
 	id       component.ID
 	exporter exporter.Traces
-	policy   exportPolicy
+	policy   components.ExportPolicy
 }
 
 // ExporterResult is the outcome of one flush for one exporter.
@@ -104,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, factories components.Factories
 	}
 	for _, c := range cfg.Extensions {
 		ext, err := factories.Extensions[c.ID.Type()].Create(ctx, extension.Settings{
-			ID: c.ID, TelemetrySettings: telemetry(logger, "extension", c.ID), BuildInfo: buildinfo.Component(),
+			ID: c.ID, TelemetrySettings: telemetry(logger, "extension", c.ID), BuildInfo: components.BuildInfo(),
 		}, c.Config)
 		if err != nil {
 			return nil, fmt.Errorf("extensions::%s: %w", c.ID, err)
@@ -114,16 +113,16 @@ func New(ctx context.Context, cfg *config.Config, factories components.Factories
 	}
 	for _, c := range cfg.Exporters {
 		exp, err := factories.Exporters[c.ID.Type()].CreateTraces(ctx, exporter.Settings{
-			ID: c.ID, TelemetrySettings: telemetry(logger, "exporter", c.ID), BuildInfo: buildinfo.Component(),
+			ID: c.ID, TelemetrySettings: telemetry(logger, "exporter", c.ID), BuildInfo: components.BuildInfo(),
 		}, c.Config)
 		if err != nil {
 			return nil, fmt.Errorf("exporters::%s: %w", c.ID, err)
 		}
-		p.exporters = append(p.exporters, namedExporter{id: c.ID, exporter: exp, policy: policyFor(c.Config)})
+		p.exporters = append(p.exporters, namedExporter{id: c.ID, exporter: exp, policy: factories.ExportPolicy(c.ID.Type(), c.Config)})
 	}
 	for _, c := range cfg.Receivers {
 		rcv, err := factories.Receivers[c.ID.Type()].CreateTraces(ctx, receiver.Settings{
-			ID: c.ID, TelemetrySettings: telemetry(logger, "receiver", c.ID), BuildInfo: buildinfo.Component(),
+			ID: c.ID, TelemetrySettings: telemetry(logger, "receiver", c.ID), BuildInfo: components.BuildInfo(),
 		}, c.Config, p.buffer)
 		if err != nil {
 			return nil, fmt.Errorf("receivers::%s: %w", c.ID, err)

@@ -44,7 +44,7 @@ func BenchmarkReceiveAndFlush10Spans(b *testing.B) {
 // endpoint in OTEL_XRAY_COLLECTOR_BENCH_XRAY_ENDPOINT (for example moto's
 // server). Figures only; no threshold:
 //
-//	go test -tags grpcnotrace,nethttpomithttp2 -run '^$' -bench FlushBurst -benchtime 3x ./internal/pipeline
+//	go test -tags "$(cat build-tags)" -run '^$' -bench FlushBurst -benchtime 3x ./internal/pipeline
 func BenchmarkFlushBurstOf20000Spans(b *testing.B) {
 	endpoint := os.Getenv("OTEL_XRAY_COLLECTOR_BENCH_XRAY_ENDPOINT")
 	for _, workers := range []int{1, 8} {

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/cdk-lambda-otel-xray/collector-go/internal/awsretry"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/config"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
@@ -37,7 +36,7 @@ func start(t testing.TB, maxSpans int, receiverExtra string) *running {
 func startWith(t testing.TB, maxSpans int, receiverExtra, exporterExtra string, endpoint func(*testsupport.XRay) string) *running {
 	t.Helper()
 	testsupport.SetAWSTestEnv(t)
-	t.Setenv(awsretry.EnvUpdatedRetries, "true") // as main sets it
+	t.Setenv(components.EnvAWSUpdatedRetries, "true") // as main sets it
 	xray := testsupport.NewXRay(t)
 	addr := testsupport.FreeLoopbackAddr(t)
 	xrayURL := xray.Server.URL

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 )
 
 // FreeLoopbackAddr returns a 127.0.0.1 address with a port free right now.
@@ -100,7 +102,7 @@ func XRayTraceID(id pcommon.TraceID) string {
 	return "1-" + s[:8] + "-" + s[8:]
 }
 
-// PostOTLP sends td as OTLP/HTTP protobuf to http://addr/v1/traces.
+// PostOTLP sends td as OTLP/HTTP protobuf to addr, as the function does.
 func PostOTLP(t testing.TB, addr string, td ptrace.Traces) *http.Response {
 	t.Helper()
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
@@ -110,12 +112,12 @@ func PostOTLP(t testing.TB, addr string, td ptrace.Traces) *http.Response {
 	return PostRaw(t, addr, "application/x-protobuf", body)
 }
 
-// PostRaw sends body to http://addr/v1/traces with the given content type.
+// PostRaw sends body to the OTLP traces path at addr with the given content type.
 func PostRaw(t testing.TB, addr, contentType string, body []byte) *http.Response {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/v1/traces", contentType, bytes.NewReader(body))
+	resp, err := http.Post("http://"+addr+contract.OTLPTracesPath, contentType, bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("POST /v1/traces: %v", err)
+		t.Fatalf("POST %s: %v", contract.OTLPTracesPath, err)
 	}
 	_ = resp.Body.Close()
 	return resp
