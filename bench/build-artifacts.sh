@@ -41,7 +41,9 @@ build_preload() {
   echo "bench: building the preload layer"
   # build.mjs exits non-zero when the layer is over its budget, after writing it: the size test
   # reports that itself, with the figure.
-  node "$REPO_DIR/layer-src/build.mjs" "$BUILD_DIR/preload-layer" || [ -f "$BUILD_DIR/preload-layer/nodejs/otel-preload/init.mjs" ]
+  local init  # the preload's path in the layer: contract/contract.json preload.importPath, under /opt
+  init="$(node -p "require('$REPO_DIR/contract/contract.json').preload.importPath.replace(/^\/opt\//, '')")"
+  node "$REPO_DIR/layer-src/build.mjs" "$BUILD_DIR/preload-layer" || [ -f "$BUILD_DIR/preload-layer/$init" ]
 }
 
 build_baseline() {

@@ -9,8 +9,19 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$BENCH_DIR")"
 
-# The emulator, moto and the runtime interface client (every step checks first).
-bash "$REPO_DIR/e2e/setup.sh"
+# The Lambda emulator, moto and the runtime interface client (every step checks first).
+bash "$REPO_DIR/tools/lambda-emulator/setup.sh"
+
+# The traced function's environment comes from synthesizing fixtures/app/bench-app.ts with the
+# construct: the repository's dependencies and the compiled library.
+if [ ! -x "$REPO_DIR/node_modules/.bin/ts-node" ]; then
+  echo "bench: installing the repository's packages (npm ci)"
+  npm ci --prefix "$REPO_DIR" --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f "$REPO_DIR/lib/index.js" ]; then
+  echo "bench: compiling the construct library (npx projen compile)"
+  (cd "$REPO_DIR" && npx projen compile)
+fi
 
 stamp="$BENCH_DIR/node_modules/.package-lock.json"
 if [ ! -f "$stamp" ] || [ "$BENCH_DIR/package-lock.json" -nt "$stamp" ]; then

@@ -59,7 +59,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-run_step "System packages, aws-lambda-ric for Node.js 22 and 24, moto (e2e/setup.sh)" "$REPO_DIR/e2e/setup.sh"
+run_step "Lambda emulator: system packages, aws-lambda-ric for Node.js 22 and 24, moto (tools/lambda-emulator/setup.sh)" "$REPO_DIR/tools/lambda-emulator/setup.sh"
 
 if newer_than "$REPO_DIR/node_modules/.package-lock.json" "$REPO_DIR/package-lock.json"; then
   run_step "Project dependencies (npm ci)" npm ci --prefix "$REPO_DIR" --no-audit --no-fund
@@ -76,7 +76,8 @@ fi
 # Skips an architecture whose prebuilt layer matches the collector source.
 run_step "Collector layer for x86_64 and arm64 (scripts/build-collector.mjs)" node "$REPO_DIR/scripts/build-collector.mjs"
 
-preload="$REPO_DIR/assets/preload-layer/nodejs/otel-preload/init.mjs"
+# The preload's path in the layer (contract/contract.json: preload.importPath, under /opt).
+preload="$REPO_DIR/assets/preload-layer/$(node -p "require('$REPO_DIR/contract/contract.json').preload.importPath.replace(/^\/opt\//, '')")"
 if newer_than "$preload" "$REPO_DIR/layer-src/src" "$REPO_DIR/layer-src/build.mjs" "$REPO_DIR/layer-src/package-lock.json"; then
   run_step "Preload layer (layer-src build)" bash -c "npm ci --prefix '$REPO_DIR/layer-src' --no-audit --no-fund && node '$REPO_DIR/layer-src/build.mjs'"
 else
@@ -92,4 +93,4 @@ fi
 step_no=$((step_no + 1))
 printf '\033[1m[%d/%d] Running the sample app\033[0m\n' "$step_no" "$STEPS"
 ARCH="$(node -p "process.arch === 'arm64' ? 'arm64' : 'x64'")"
-exec "$REPO_DIR/e2e/node_modules/node-22-linux-$ARCH/bin/node" "$DEMO_DIR/run.mjs"
+exec "$REPO_DIR/tools/lambda-emulator/node_modules/node-22-linux-$ARCH/bin/node" "$DEMO_DIR/run.mjs"

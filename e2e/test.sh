@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the end-to-end suite: set-up (idempotent), one synthesis of the e2e app with the real
-# construct, then every test file on Node.js 22 with Node's test runner. Prints the spec report
-# (ending with "ℹ pass N" / "ℹ fail N"), writes TAP to e2e/.work/results.tap, and ends with
-# "e2e: N passed, N failed"; exits non-zero on any failure.
+# Runs the end-to-end suite: set-up (idempotent; it runs the Lambda emulator's, in
+# tools/lambda-emulator), one synthesis of the e2e app with the real construct, then every test
+# file on Node.js 22 with Node's test runner. Prints the spec report (ending with "ℹ pass N" /
+# "ℹ fail N"), writes TAP to e2e/.work/results.tap, and ends with "e2e: N passed, N failed";
+# exits non-zero on any failure.
 # Needs from the repository build: npm ci at the root, npx projen compile, and the preload layer
 # (npm ci --prefix layer-src && node layer-src/build.mjs). Run as root.
 set -euo pipefail
@@ -11,13 +12,14 @@ E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$E2E_DIR/setup.sh"
 
 ARCH="$(node -p "process.arch === 'arm64' ? 'arm64' : 'x64'")"
-NODE="$E2E_DIR/node_modules/node-22-linux-$ARCH/bin/node"
+EMULATOR_DIR="$(cd "$E2E_DIR/../tools/lambda-emulator" && pwd)"
+NODE="$EMULATOR_DIR/node_modules/node-22-linux-$ARCH/bin/node"
 WORK="$E2E_DIR/.work"
 mkdir -p "$WORK"
 
 printf '\033[1m==> Synthesizing the e2e app (bundles, collector and preload layers)\033[0m\n'
 "$NODE" --input-type=module -e "
-import { synthesize } from '$E2E_DIR/src/support/synth.mjs';
+import { synthesize } from '$EMULATOR_DIR/index.mjs';
 await synthesize('$E2E_DIR/fixtures/app/e2e-app.ts', '$WORK/cdk.out', { onLine: (l) => console.log('    ' + l) });
 "
 export E2E_CDK_OUT="$WORK/cdk.out"

@@ -61,7 +61,7 @@ step() { # step NAME COMMAND... ; set-up steps count as one failure if they brea
 # --- set-up (everything from the project's own files) ---
 step "install the library's dependencies" npm ci --no-audit --no-fund || true
 step "build: preload layer, jsii compile, API.md" bash -c "npx projen pre-compile && npx projen compile && npx projen post-compile" || true
-step "end-to-end set-up (moto, runtime interface client, emulator tools)" bash e2e/setup.sh || true
+step "end-to-end set-up (the Lambda emulator's: moto, runtime interface client; the e2e app's packages)" bash e2e/setup.sh || true
 
 # --- suites ---
 run_suite "construct (jest)" jest bash -c 'npx jest --ci --coverage=false --json --outputFile=.test-results/jest.json; s=$?

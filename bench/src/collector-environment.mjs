@@ -1,36 +1,37 @@
 // One execution environment holding only the collector extension, driven directly through the
-// Extensions and Telemetry APIs (the emulator's own implementations, e2e/src/emulator), so that
-// the benchmark can time the collector's own steps: exec, /extension/register, its OTLP receiver
-// listening on 127.0.0.1:4318, and every /extension/event/next.
+// Extensions and Telemetry APIs (the Lambda emulator's own implementations, tools/lambda-emulator),
+// so that the benchmark can time the collector's own steps: exec, /extension/register, its OTLP
+// receiver listening (the contract's collector.otlpHttpListen), and every /extension/event/next.
 // Extensions API: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
 // Telemetry API:  https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html
 import { createServer, request } from 'node:http';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ExtensionsApi } from '../../e2e/src/emulator/extensions-api.mjs';
-import { TelemetryApi } from '../../e2e/src/emulator/telemetry-api.mjs';
-import { Sandbox } from '../../e2e/src/emulator/sandbox.mjs';
-import { defineFunction, lambdaEnvironment } from '../../e2e/src/emulator/function-definition.mjs';
-import { collectorConfigOverrides } from '../../e2e/src/support/collector-config.mjs';
-import { withTimeout } from '../../e2e/src/emulator/http-util.mjs';
+import {
+  COLLECTOR_RECEIVER, collectorConfigOverrides, CONTRACT, defineFunction, ExtensionsApi, lambdaEnvironment, Sandbox, TelemetryApi, withTimeout,
+} from '../../tools/lambda-emulator/index.mjs';
 
-export const EXTENSION_NAME = 'otel-xray-collector';
+export const EXTENSION_NAME = CONTRACT.collector.extensionName;
 const RUNTIME_API_PORT = 9001;
-/** The receiver's address in /proc/net/tcp notation: 127.0.0.1:4318 in state 0A (LISTEN). */
-const RECEIVER_LISTENING = ' 0100007F:' + (4318).toString(16).toUpperCase() + ' 00000000:0000 0A ';
+const RECEIVER = `${COLLECTOR_RECEIVER.host}:${COLLECTOR_RECEIVER.port}`;
+/** The receiver's address in /proc/net/tcp notation (little-endian IPv4, hex port) in state 0A (LISTEN). */
+const RECEIVER_LISTENING = ` ${COLLECTOR_RECEIVER.host.split('.').reverse().map((b) => Number(b).toString(16).padStart(2, '0')).join('').toUpperCase()}:${COLLECTOR_RECEIVER.port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A `;
+/** A contract path under /opt, relative to the environment's /opt directory on the host. */
+const underOpt = (optPath) => optPath.replace(/^\/opt\//, '');
 
 /**
  * @typedef {object} StartTimes   milliseconds after exec
  * @property {number} registeredMs    the register call was answered
- * @property {number} listeningMs     127.0.0.1:4318 was listening
+ * @property {number} listeningMs     the receiver was listening
  * @property {number} readyMs         both
  * @property {number} initDoneMs      first /extension/event/next (end of the extension's Init)
  */
 
 export class CollectorEnvironment {
   /**
-   * @param {{layerDir: string, workDir: string, xray: {port: number, socketPath: string}, extensionName?: string, extraEnv?: Record<string,string>, onLog?: (line: string) => void}} options
+   * @param {{layerDir: string, workDir: string, xray: {port: number, socketPath: string}, functionEnvironment?: Record<string,string>, extensionName?: string, extraEnv?: Record<string,string>, onLog?: (line: string) => void}} options
+   *   functionEnvironment: the traced function's configured environment (from the synthesized stack)
    */
   constructor(options) {
     this.options = options;
@@ -67,17 +68,19 @@ export class CollectorEnvironment {
       forwards: [{ port: RUNTIME_API_PORT, socketPath: apiSocket }, { port: xray.port, socketPath: xray.socketPath }],
       log: (line) => this.#log(`sandbox: ${line}`),
     });
-    const fn = defineFunction({ name: 'bench-collector', runtime: 'nodejs24.x', codeDir: optDir, timeoutSeconds: 30 });
+    const environment = this.options.functionEnvironment ?? {};
+    const fn = defineFunction({ name: 'bench-collector', runtime: 'nodejs24.x', codeDir: optDir, timeoutSeconds: 30, environment });
     const credentials = { accessKeyId: 'AKIABENCH0000000000', secretAccessKey: 'bench-secret', sessionToken: 'bench-session' };
     // The layer's own collector configuration, with the awsxray exporter pointed at the stand-in.
-    const hasConfig = existsSync(join(optDir, 'collector-config', 'config.yaml'));
-    const overrides = { ...(hasConfig ? collectorConfigOverrides({}, optDir, `http://127.0.0.1:${xray.port}`) : {}), ...this.options.extraEnv };
+    const hasConfig = existsSync(join(optDir, underOpt(CONTRACT.collector.layerConfigPath)));
+    const overrides = { ...(hasConfig ? collectorConfigOverrides(environment, optDir, `http://127.0.0.1:${xray.port}`) : {}), ...this.options.extraEnv };
     this.fn = fn;
     const env = lambdaEnvironment(fn, { runtimeApi: `127.0.0.1:${RUNTIME_API_PORT}`, credentials, overrides });
 
     const listening = this.#watchReceiver();
     this.execAt = performance.now();
-    this.child = this.sandbox.spawn([`/opt/extensions/${this.options.extensionName ?? EXTENSION_NAME}`], {
+    const executable = this.options.extensionName ? `/opt/extensions/${this.options.extensionName}` : CONTRACT.collector.layerExtensionPath;
+    this.child = this.sandbox.spawn([executable], {
       env,
       cwd: '/opt/extensions',
       onLine: (_stream, line) => this.#log(`collector: ${line}`),
@@ -113,16 +116,16 @@ export class CollectorEnvironment {
         } catch {
           // the sandbox is not there yet
         }
-        if (performance.now() - started > 10_000) return reject(new Error('the collector never listened on 127.0.0.1:4318'));
+        if (performance.now() - started > 10_000) return reject(new Error(`the collector never listened on ${RECEIVER}`));
         setTimeout(poll, 1);
       };
       poll();
     });
   }
 
-  /** A Unix socket on the host that reaches the collector's receiver, 127.0.0.1:4318 inside. */
+  /** A Unix socket on the host that reaches the collector's receiver inside. */
   async receiverSocket() {
-    this.receiver ??= this.sandbox.exposeInside('127.0.0.1', 4318);
+    this.receiver ??= this.sandbox.exposeInside(COLLECTOR_RECEIVER.host, COLLECTOR_RECEIVER.port);
     return this.receiver;
   }
 

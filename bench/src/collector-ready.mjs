@@ -1,5 +1,5 @@
 // Collector start-up in the emulator: from exec until it has registered with the Extensions API
-// and its OTLP receiver accepts connections on 127.0.0.1:4318, over fresh execution environments.
+// and its OTLP receiver accepts connections, over fresh execution environments.
 // Beside it, in the same rounds, the baseline extension (fixtures/baseline-extension): the least
 // an extension can do to be ready, so the difference is what the collector itself costs.
 import { join } from 'node:path';
@@ -8,9 +8,10 @@ import { OtlpSender, traceRequest } from './otlp-load.mjs';
 import { median, round, summarize } from './stats.mjs';
 
 /**
- * @param {{collectorLayerDir: string, baselineLayerDir: string, workDir: string, standIn: import('./xray-stand-in.mjs').XRayStandIn, runs: number, log?: (line: string) => void}} options
+ * @param {{collectorLayerDir: string, baselineLayerDir: string, workDir: string, standIn: import('../../tools/lambda-emulator/index.mjs').XRayStandIn, functionEnvironment: Record<string,string>, runs: number, log?: (line: string) => void}} options
+ *   functionEnvironment: the traced function's environment, which both extensions see
  */
-export async function measureCollectorReady({ collectorLayerDir, baselineLayerDir, workDir, standIn, runs, log = () => {} }) {
+export async function measureCollectorReady({ collectorLayerDir, baselineLayerDir, workDir, standIn, functionEnvironment, runs, log = () => {} }) {
   const kinds = {
     collector: { layerDir: collectorLayerDir },
     baseline: { layerDir: baselineLayerDir, extensionName: 'baseline-extension' },
@@ -23,6 +24,7 @@ export async function measureCollectorReady({ collectorLayerDir, baselineLayerDi
         ...kinds[kind],
         workDir: join(workDir, `r-${kind.slice(0, 4)}`),
         xray: { port: standIn.port, socketPath: standIn.socketPath },
+        functionEnvironment,
       });
       try {
         const times = await environment.start();

@@ -9,7 +9,7 @@ import { OtlpSender, traceRequest } from './otlp-load.mjs';
 const SPANS_PER_REQUEST = 100;
 
 /**
- * @param {{environment: import('./collector-environment.mjs').CollectorEnvironment, standIn: import('./xray-stand-in.mjs').XRayStandIn, bursts: number[], connections?: number, log?: (line: string) => void}} options
+ * @param {{environment: import('./collector-environment.mjs').CollectorEnvironment, standIn: import('../../tools/lambda-emulator/index.mjs').XRayStandIn, bursts: number[], connections?: number, log?: (line: string) => void}} options
  */
 export async function measureThroughput({ environment, standIn, bursts, connections = 2, log = () => {} }) {
   const sender = new OtlpSender(await environment.receiverSocket(), connections);

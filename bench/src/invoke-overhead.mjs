@@ -1,6 +1,7 @@
-// Added response latency and post-invoke time, in the emulator (e2e/src/emulator): the same
-// handler (ten spans of its own, one fetch) as two functions, one traced (preload layer, collector
-// layer, the environment OtelTracedFunction sets) and one untraced (no layers), invoked
+// Added response latency and post-invoke time, in the Lambda emulator (tools/lambda-emulator): the
+// same handler (ten spans of its own, one fetch) as two functions, one traced (preload layer,
+// collector layer, the environment OtelTracedFunction sets, read from a synthesized stack) and one
+// untraced (no layers), invoked
 // alternately, one of each per round. Response latency is what an Invoke API caller waits for:
 // from the call until the runtime's response, each invocation starting on a frozen, warm
 // environment. A third function, the preload without the collector (its export is refused at
@@ -9,24 +10,12 @@
 // /extension/event/next (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-invoke).
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { LambdaService } from '../../e2e/src/emulator/lambda-service.mjs';
-import { RUNTIME_HOOK } from '../../e2e/src/support/paths.mjs';
-import { collectorConfigOverrides } from '../../e2e/src/support/collector-config.mjs';
-import { DOWNSTREAM_PATH } from './xray-stand-in.mjs';
+import { CONFIG_URI_ENV, collectorConfigOverrides, DOWNSTREAM_PATH, LambdaService, RUNTIME_HOOK } from '../../tools/lambda-emulator/index.mjs';
 import { EXTENSION_NAME } from './collector-environment.mjs';
 import { percentile, round, summarize } from './stats.mjs';
 
 /** Spans each traced invocation exports: the invocation, ten of the handler's, the fetch. */
 export const SPANS_PER_INVOCATION = 12;
-
-/** The function environment OtelTracedFunction sets (lib/otel-traced-function.ts). */
-const TRACED_ENVIRONMENT = {
-  NODE_OPTIONS: '--import /opt/nodejs/otel-preload/init.mjs',
-  OTEL_SERVICE_NAME: 'bench-traced',
-  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-  OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk',
-  OPENTELEMETRY_COLLECTOR_CONFIG_URI: 'file:/opt/collector-config/config.yaml',
-};
 
 /**
  * Marks, on the emulator's own API objects of an environment, when the runtime posts its
@@ -60,10 +49,12 @@ function instrumentEnvironment(env) {
 }
 
 /**
- * @param {{workDir: string, runtimes: object, runtime: string, standIn: import('./xray-stand-in.mjs').XRayStandIn, collectorLayerDir: string, preloadLayerDir: string, taskDir: string, invocations: number, warmup: number, log?: (line: string) => void}} options
+ * @param {{workDir: string, runtimes: object, runtime: string, standIn: import('../../tools/lambda-emulator/index.mjs').XRayStandIn, tracedEnvironment: Record<string,string>, collectorLayerDir: string, preloadLayerDir: string, taskDir: string, invocations: number, warmup: number, log?: (line: string) => void}} options
+ *   tracedEnvironment: the environment OtelTracedFunction gives the function on this runtime (traced-environment.mjs)
+ * @param {string} [options.compareLayerDir]   a second build of the preload layer, run as a fourth function `compare`
  */
 export async function measureInvokeOverhead(options) {
-  const { standIn, collectorLayerDir, preloadLayerDir, taskDir, invocations, warmup, log = () => {} } = options;
+  const { standIn, tracedEnvironment, collectorLayerDir, preloadLayerDir, compareLayerDir, taskDir, invocations, warmup, log = () => {} } = options;
   const logs = [];
   const service = new LambdaService({
     workDir: options.workDir,
@@ -72,18 +63,19 @@ export async function measureInvokeOverhead(options) {
     xray: { endpoint: standIn.endpoint, region: 'us-east-1', port: standIn.port },
     environmentOverrides: (fn, inside) => ({
       DOWNSTREAM_URL: `${inside.xrayEndpoint}${DOWNSTREAM_PATH}`,
-      ...(fn.name === 'traced' ? collectorConfigOverrides(fn.environment, collectorLayerDir, inside.xrayEndpoint) : {}),
+      ...(fn.name === 'traced' || fn.name === 'compare' ? collectorConfigOverrides(fn.environment, collectorLayerDir, inside.xrayEndpoint) : {}),
     }),
     onLog: (e) => logs.push(`[${e.fn}#${e.env} ${e.source}] ${e.line}`),
   });
   const common = { runtime: options.runtime, codeDir: taskDir, memorySize: 1024, timeoutSeconds: 10, activeTracing: true };
-  service.register({ ...common, name: 'traced', layerDirs: [collectorLayerDir, preloadLayerDir], environment: TRACED_ENVIRONMENT });
+  service.register({ ...common, name: 'traced', layerDirs: [collectorLayerDir, preloadLayerDir], environment: tracedEnvironment });
   service.register({ ...common, name: 'untraced' });
-  const preloadOnlyEnvironment = Object.fromEntries(Object.entries(TRACED_ENVIRONMENT).filter(([key]) => key !== 'OPENTELEMETRY_COLLECTOR_CONFIG_URI'));
+  const preloadOnlyEnvironment = Object.fromEntries(Object.entries(tracedEnvironment).filter(([key]) => key !== CONFIG_URI_ENV));
   service.register({ ...common, name: 'preload-only', layerDirs: [preloadLayerDir], environment: preloadOnlyEnvironment });
+  if (compareLayerDir) service.register({ ...common, name: 'compare', layerDirs: [collectorLayerDir, compareLayerDir], environment: tracedEnvironment });
   await service.start();
-  const names = ['traced', 'untraced', 'preload-only'];
-  const latency = { traced: [], untraced: [], 'preload-only': [] };
+  const names = ['traced', 'untraced', 'preload-only', ...(compareLayerDir ? ['compare'] : [])];
+  const latency = Object.fromEntries(names.map((name) => [name, []]));
   const post = { afterResponse: [], afterRuntimeDone: [] };
   const measuredTracedRequests = new Set();
   let environmentsCreated = 0;
@@ -126,7 +118,8 @@ export async function measureInvokeOverhead(options) {
   const flushes = collectorFlushes(logs).filter((f) => measuredTracedRequests.has(f.requestId)).map((f) => f.durationMs);
   if (flushes.length === 0) throw new Error(`the collector logged no flush for the measured invocations:\n${logs.slice(-30).join('\n')}`);
   // Every span of every traced invocation, warm-up included, must have reached X-Ray.
-  const spans = { expected: (warmup + invocations) * SPANS_PER_INVOCATION, received: standIn.documentsFrom.go };
+  const tracedFunctions = compareLayerDir ? 2 : 1;
+  const spans = { expected: (warmup + invocations) * SPANS_PER_INVOCATION * tracedFunctions, received: standIn.documentsFrom.go };
   const p = (series, q) => percentile(series, q);
   return {
     figures: {
@@ -139,6 +132,10 @@ export async function measureInvokeOverhead(options) {
       invoke_preload_only_p50_ms: round(p(latency['preload-only'], 50)),
       invoke_preload_only_p99_ms: round(p(latency['preload-only'], 99)),
       invoke_invocations_each: invocations,
+      ...(compareLayerDir ? {
+        invoke_compare_overhead_p50_ms: round(p(latency.compare, 50) - p(latency.untraced, 50)),
+        invoke_compare_overhead_p99_ms: round(p(latency.compare, 99) - p(latency.untraced, 99)),
+      } : {}),
       post_invoke_p50_ms: round(p(post.afterResponse, 50)),
       post_invoke_p99_ms: round(p(post.afterResponse, 99)),
       extension_after_runtime_done_p50_ms: round(p(post.afterRuntimeDone, 50)),

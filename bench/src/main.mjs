@@ -2,8 +2,8 @@
 // beside its budget, baseline and anchor. Started by bench/run.sh after the builds.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMoto } from '../../e2e/src/support/moto-server.mjs';
-import { BENCH_DIR, BUILD_DIR, PRELOAD_INIT, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorLayerDir } from './paths.mjs';
+import { startMoto, startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
+import { BENCH_DIR, BUILD_DIR, PRELOAD_INIT, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorBinary, collectorLayerDir, preloadInitIn } from './paths.mjs';
 import { bundleHandler } from './bundle-handler.mjs';
 import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
 import { checkLoads, measurePreloadStartup } from './preload-startup.mjs';
@@ -14,11 +14,11 @@ import { measureInvokeOverhead } from './invoke-overhead.mjs';
 import { measureXRayCeiling, measureXRayRoundTrip } from './xray-round-trip.mjs';
 import { measureThroughput } from './collector-throughput.mjs';
 import { CollectorEnvironment } from './collector-environment.mjs';
-import { startXRayStandIn } from './xray-stand-in.mjs';
 import { describeMachine } from './machine.mjs';
 import { readSettings } from './settings.mjs';
 import { nodeDir, snapshotRuntime } from './runtimes.mjs';
 import { consoleTable, markdown, updateReadme } from './report.mjs';
+import { tracedEnvironments } from './traced-environment.mjs';
 
 const log = (line) => console.log(`[bench] ${line}`);
 const settings = readSettings();
@@ -28,10 +28,16 @@ function requireFile(path, fix) {
   if (!existsSync(path)) throw new Error(`${path} is missing: ${fix}`);
 }
 requireFile(join(BASELINE_LAYER_DIR, 'extensions', 'baseline-extension'), 'run bench/run.sh, which builds fixtures/baseline-extension');
+const compareLayerDir = settings.BENCH_COMPARE_PRELOAD_LAYER;
+const compareInit = compareLayerDir && preloadInitIn(compareLayerDir);
+if (compareInit) requireFile(compareInit, 'set BENCH_COMPARE_PRELOAD_LAYER to a preload layer directory, e.g. a copy of bench/.build/preload-layer');
 
 mkdirSync(WORK_DIR, { recursive: true });
 const node22 = join(nodeDir(22), 'bin', 'node');
 const runtimeDirs = { 22: snapshotRuntime(22), 24: snapshotRuntime(24) };
+log('synthesizing fixtures/app/bench-app.ts for the traced function\'s environment...');
+const tracedEnvironment = await tracedEnvironments();
+log(`traced function environment (nodejs22.x): ${JSON.stringify(tracedEnvironment['nodejs22.x'])}`);
 const results = {};
 const distributions = {};
 const details = {};
@@ -65,15 +71,15 @@ const PROFILE_ENV = {
   _HANDLER: 'index.handler',
   AWS_LAMBDA_FUNCTION_NAME: 'bench-startup',
   AWS_REGION: 'us-east-1',
-  OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk',
+  OTEL_NODE_ENABLED_INSTRUMENTATIONS: tracedEnvironment['nodejs22.x'].OTEL_NODE_ENABLED_INSTRUMENTATIONS,
 };
 const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
 
 await phase('preload start-up', async () => {
-  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, runs: settings.BENCH_STARTUP_RUNS, log });
+  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, runs: settings.BENCH_STARTUP_RUNS, log });
   Object.assign(results, out.figures);
   Object.assign(distributions, out.distributions);
-  details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask });
+  details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'] });
   log(`CommonJS bundle from esbuild: ${JSON.stringify(details.loads_cjs_bundle)}`);
   details.preload_profile = profilePreload({ node: node22, preloadInit: PRELOAD_INIT, env: PROFILE_ENV });
   log(`preload profile, milliseconds added over bare Node.js: ${JSON.stringify(details.preload_profile.added)}`);
@@ -88,12 +94,13 @@ try {
       baselineLayerDir: BASELINE_LAYER_DIR,
       workDir: WORK_DIR,
       standIn,
+      functionEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
       runs: settings.BENCH_READY_RUNS,
       log,
     });
     Object.assign(results, out.figures);
     Object.assign(distributions, out.distributions);
-    const trace = collectorInitTrace(join(collectorLayerDir('amd64'), 'extensions', 'otel-xray-collector'));
+    const trace = collectorInitTrace(collectorBinary('amd64'));
     Object.assign(results, trace.figures);
     details.collector_slowest_package_inits = trace.slowest;
   });
@@ -110,8 +117,10 @@ try {
         runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
         runtime,
         standIn,
+        tracedEnvironment: tracedEnvironment[runtime],
         collectorLayerDir: collectorLayerDir('amd64'),
         preloadLayerDir: PRELOAD_LAYER_DIR,
+        compareLayerDir,
         taskDir: tenSpansTask,
         invocations: settings.BENCH_INVOCATIONS,
         warmup: settings.BENCH_WARMUP,
@@ -131,7 +140,12 @@ try {
   });
 
   await phase('collector throughput', async () => {
-    const environment = new CollectorEnvironment({ layerDir: collectorLayerDir('amd64'), workDir: join(WORK_DIR, 'tput'), xray: { port: standIn.port, socketPath: standIn.socketPath } });
+    const environment = new CollectorEnvironment({
+      layerDir: collectorLayerDir('amd64'),
+      workDir: join(WORK_DIR, 'tput'),
+      xray: { port: standIn.port, socketPath: standIn.socketPath },
+      functionEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
+    });
     try {
       await environment.start();
       // One small burst first: moto creates its X-Ray backend on the first call.

@@ -4,6 +4,7 @@
 // (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-sendingdata.html#xray-api-traceids).
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { CONTRACT } from '../../tools/lambda-emulator/index.mjs';
 
 const SPANS_PER_TRACE = 10;
 
@@ -74,8 +75,8 @@ export class OtlpSender {
         socketPath: this.socketPath,
         agent: this.agent,
         method: 'POST',
-        path: '/v1/traces',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, Host: '127.0.0.1:4318' },
+        path: CONTRACT.collector.otlpTracesPath,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, Host: CONTRACT.collector.otlpHttpListen },
       }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));

@@ -1,6 +1,7 @@
 // Where the benchmark finds and puts things.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTRACT } from '../../tools/lambda-emulator/index.mjs';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_DIR = join(BENCH_DIR, '..');
@@ -8,14 +9,17 @@ export const REPO_DIR = join(BENCH_DIR, '..');
 export const BUILD_DIR = join(BENCH_DIR, '.build');
 /** Scratch space of a run: bundled handlers, layers, emulator sockets (gitignored, kept short for socket paths). */
 export const WORK_DIR = join(BENCH_DIR, '.work');
-export const E2E_DIR = join(REPO_DIR, 'e2e');
 
+/** A path of the contract under /opt, relative to the layer directory that provides it. */
+const inLayer = (optPath) => optPath.replace(/^\/opt\//, '');
 /** collector-go/build.sh output per architecture: extensions/ and collector-config/. */
 export const collectorLayerDir = (arch) => join(BUILD_DIR, `collector-${arch}`);
-export const collectorBinary = (arch) => join(collectorLayerDir(arch), 'extensions', 'otel-xray-collector');
-/** layer-src/build.mjs output: nodejs/otel-preload/init.mjs and what it loads. */
+export const collectorBinary = (arch) => join(collectorLayerDir(arch), inLayer(CONTRACT.collector.layerExtensionPath));
+/** layer-src/build.mjs output: the preload's init.mjs and what it loads. */
 export const PRELOAD_LAYER_DIR = join(BUILD_DIR, 'preload-layer');
-export const PRELOAD_INIT = join(PRELOAD_LAYER_DIR, 'nodejs', 'otel-preload', 'init.mjs');
+export const PRELOAD_INIT = join(PRELOAD_LAYER_DIR, inLayer(CONTRACT.preload.importPath));
+/** The preload's init.mjs in another build of the layer (BENCH_COMPARE_PRELOAD_LAYER). */
+export const preloadInitIn = (layerDir) => join(layerDir, inLayer(CONTRACT.preload.importPath));
 
 /** The packages the official Node.js layer starts with, installed unbundled in bench/node_modules. */
 export const PEER_PACKAGES = ['@opentelemetry/auto-instrumentations-node', '@opentelemetry/sdk-node', '@opentelemetry/api'];

@@ -8,8 +8,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RuntimeApi } from '../../e2e/src/emulator/runtime-api.mjs';
-import { RUNTIME_HOOK } from '../../e2e/src/support/paths.mjs';
+import { CONTRACT, RUNTIME_HOOK, RuntimeApi } from '../../tools/lambda-emulator/index.mjs';
 import { BENCH_DIR, PRELOAD_INIT } from './paths.mjs';
 import { onOneCore } from './cpu.mjs';
 import { median, pairedDifferences, round, summarize } from './stats.mjs';
@@ -20,21 +19,27 @@ const require = createRequire(join(BENCH_DIR, 'package.json'));
 const PEER_ENV = {
   OTEL_TRACES_EXPORTER: 'otlp',
   OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+  OTEL_EXPORTER_OTLP_ENDPOINT: CONTRACT.collector.otlpHttpEndpoint,
   OTEL_METRICS_EXPORTER: 'none',
   OTEL_LOGS_EXPORTER: 'none',
 };
 
-/** The variants measured: a name, NODE_OPTIONS and extra environment. */
-export function startupVariants() {
+/**
+ * The variants measured: a name, NODE_OPTIONS and extra environment.
+ * @param {Record<string,string>} tracedEnvironment   what OtelTracedFunction sets (traced-environment.mjs);
+ *   its NODE_OPTIONS imports the preload from the layer path, here the built layer on the host
+ * @param {string} [compareInit]   init.mjs of a second build of the preload, measured as `compare`
+ */
+export function startupVariants(tracedEnvironment, compareInit) {
   const peerRegister = require.resolve('@opentelemetry/auto-instrumentations-node/register');
+  const { NODE_OPTIONS: tracedNodeOptions, ...tracedEnv } = tracedEnvironment;
+  if (!tracedNodeOptions?.includes(CONTRACT.preload.importPath)) {
+    throw new Error(`the traced function's NODE_OPTIONS ${JSON.stringify(tracedNodeOptions)} does not import ${CONTRACT.preload.importPath}: check the synthesized benchmark app`);
+  }
   return {
     bare: { nodeOptions: '', env: {} },
-    preload: {
-      nodeOptions: `--import ${PRELOAD_INIT}`,
-      // What OtelTracedFunction sets (lib/otel-traced-function.ts).
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,aws-sdk' },
-    },
+    preload: { nodeOptions: tracedNodeOptions.replace(CONTRACT.preload.importPath, PRELOAD_INIT), env: tracedEnv },
+    ...(compareInit ? { compare: { nodeOptions: tracedNodeOptions.replace(CONTRACT.preload.importPath, compareInit), env: tracedEnv } } : {}),
     peer: { nodeOptions: `--require ${peerRegister}`, env: PEER_ENV },
     peerSameInstrumentations: {
       nodeOptions: `--require ${peerRegister}`,
@@ -109,14 +114,15 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
  * Measures every variant `runs` times, interleaved, after one warm-up round.
  * @returns {Promise<Record<string, number>>} figures for results.json
  */
-export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, runs, log = () => {} }) {
-  const variants = startupVariants();
+export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, runs, log = () => {} }) {
+  const variants = startupVariants(tracedEnvironment, compareInit);
   // Each start: a variant and the handler bundle it loads. The ES module bundle serves the
   // comparison with the peer; the CommonJS bundle, NodejsFunction's default, only bare and preload.
   const starts = {
     ...Object.fromEntries(Object.entries(variants).map(([name, variant]) => [name, { variant, taskDir }])),
     bareCjs: { variant: variants.bare, taskDir: cjsTaskDir },
     preloadCjs: { variant: variants.preload, taskDir: cjsTaskDir },
+    ...(variants.compare ? { compareCjs: { variant: variants.compare, taskDir: cjsTaskDir } } : {}),
   };
   const names = Object.keys(starts);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
@@ -145,6 +151,7 @@ function figuresOf(samples) {
     peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
     preload_startup_cjs_bundle_ms: costOf('preloadCjs', 'bareCjs'),
     bare_node_startup_ms: round(median(samples.bare)),
+    ...(samples.compare ? { compare_preload_startup_ms: costOf('compare'), compare_preload_startup_cjs_bundle_ms: costOf('compareCjs', 'bareCjs') } : {}),
   };
 }
 
@@ -153,9 +160,9 @@ function figuresOf(samples) {
  * the exports of a CommonJS bundle from esbuild, whose properties are not configurable.
  * @returns {Promise<Record<string, string>>} variant -> 'loads' or the init error
  */
-export async function checkLoads({ node, runtimeDir, taskDir }) {
+export async function checkLoads({ node, runtimeDir, taskDir, tracedEnvironment }) {
   const outcome = {};
-  for (const [name, variant] of Object.entries(startupVariants())) {
+  for (const [name, variant] of Object.entries(startupVariants(tracedEnvironment))) {
     try {
       await timeOneStart({ node, runtimeDir, taskDir, variant });
       outcome[name] = 'loads';

@@ -1,10 +1,11 @@
-// The Lambda Node.js runtimes the benchmarks run handlers with: aws-lambda-ric built by
-// e2e/setup.sh (its native addon per Node.js major), copied into bench/.work/ when a run starts so
-// that a concurrent rebuild of e2e/.cache cannot change the runtime halfway through a run; the
-// Node.js binaries come from bench's own npm packages (node-linux-<arch>, the versions e2e uses).
+// The Lambda Node.js runtimes the benchmarks run handlers with: aws-lambda-ric built by the Lambda
+// emulator's set-up (tools/lambda-emulator/setup.sh, its native addon per Node.js major), copied
+// into bench/.work/ when a run starts so that a concurrent rebuild of the emulator's cache cannot
+// change the runtime halfway through a run; the Node.js binaries come from bench's own npm
+// packages (node-linux-<arch>, the versions the emulator uses).
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeDirFor } from '../../e2e/src/support/paths.mjs';
+import { runtimeDirFor } from '../../tools/lambda-emulator/index.mjs';
 import { BENCH_DIR, WORK_DIR } from './paths.mjs';
 
 const ARCH = process.arch === 'arm64' ? 'arm64' : 'x64';
@@ -22,7 +23,7 @@ export function nodeDir(major) {
 export function snapshotRuntime(major) {
   const source = runtimeDirFor(major);
   if (!existsSync(join(source, 'index.mjs'))) {
-    throw new Error(`${join(source, 'index.mjs')} is missing: run e2e/setup.sh (it builds aws-lambda-ric for Node.js ${major})`);
+    throw new Error(`${join(source, 'index.mjs')} is missing: run tools/lambda-emulator/setup.sh (it builds aws-lambda-ric for Node.js ${major})`);
   }
   const target = join(WORK_DIR, `runtime-node${major}`);
   rmSync(target, { recursive: true, force: true });

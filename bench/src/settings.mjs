@@ -1,6 +1,8 @@
 // Run sizes, from the environment, so a quick run can measure less:
 //   BENCH_STARTUP_RUNS=30 BENCH_READY_RUNS=20 BENCH_INVOCATIONS=500 BENCH_WARMUP=20
 //   BENCH_RTT_CALLS=200 BENCH_THROUGHPUT_BURSTS=1000,2000,5000,10000,20000 BENCH_RUNTIME=nodejs24.x
+// and, to measure a second build of the preload layer in the same rounds (e.g. a copy of an
+// earlier one), BENCH_COMPARE_PRELOAD_LAYER=<directory holding the layer's nodejs/>.
 
 const INTEGERS = {
   BENCH_STARTUP_RUNS: { default: 30, min: 1, what: 'start-up rounds (each variant once per round)' },
@@ -35,5 +37,6 @@ export function readSettings(env = process.env) {
   if (!RUNTIMES.includes(settings.BENCH_RUNTIME)) {
     throw new Error(`BENCH_RUNTIME=${JSON.stringify(env.BENCH_RUNTIME)} is not valid: use one of ${RUNTIMES.join(', ')}`);
   }
+  if (env.BENCH_COMPARE_PRELOAD_LAYER) settings.BENCH_COMPARE_PRELOAD_LAYER = env.BENCH_COMPARE_PRELOAD_LAYER;
   return settings;
 }

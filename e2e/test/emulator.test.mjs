@@ -5,8 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { eventually, FIXTURES, json, processState, recorderRecords, startService } from './harness.mjs';
-import { parseTraceHeader } from '../src/emulator/xray-trace-header.mjs';
-import { postInvoke } from '../src/emulator/lambda-service.mjs';
+import { parseTraceHeader, postInvoke } from '../../tools/lambda-emulator/index.mjs';
 
 const recorderLayer = join(FIXTURES, 'layers', 'recorder-extension');
 

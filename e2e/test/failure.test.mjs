@@ -2,28 +2,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
 import { json } from './harness.mjs';
 import { COLLECTOR_EXTENSION, collectorLines, startPipeline } from './pipeline-fixture.mjs';
-
-/** A TCP server that accepts connections and never answers: an X-Ray endpoint that hangs. */
-async function startBlackhole() {
-  const sockets = new Set();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 const droppedCount = (lines) => lines
   .map((line) => /"dropped_spans":\s*(\d+)/.exec(line)?.[1])
@@ -40,7 +22,8 @@ describe('f. X-Ray stand-in down', () => {
           // Nothing listens on port 9 inside the environment.
           p = await startPipeline('xray-refused', { xrayEndpointInside: 'http://127.0.0.1:9' });
         } else {
-          blackhole = await startBlackhole();
+          // An X-Ray endpoint that accepts and never answers.
+          blackhole = await startXRayStandIn({ behaviour: 'hang' });
           p = await startPipeline('xray-hangs', { xrayPort: blackhole.port });
         }
       });

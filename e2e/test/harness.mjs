@@ -1,43 +1,38 @@
 // Shared set-up for the suites: a LambdaService with both Node.js runtimes, logs kept for
 // diagnosis and printed when a suite fails.
-import { mkdirSync, rmSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { LambdaService } from '../src/emulator/lambda-service.mjs';
-import { E2E_DIR, nodeDirFor, runtimeDirFor, RUNTIME_HOOK } from '../src/support/paths.mjs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LambdaService, RUNTIME_HOOK, runtimes } from '../../tools/lambda-emulator/index.mjs';
 
+export const E2E_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(E2E_DIR, 'fixtures');
 export const WORK_ROOT = join(E2E_DIR, '.work');
 
-/** The runtimes setup.sh built; throws naming the fix when one is missing. */
-export function runtimes() {
-  const out = {};
-  for (const major of [22, 24]) {
-    const runtimeDir = runtimeDirFor(major);
-    if (!existsSync(join(runtimeDir, '.stamp'))) {
-      throw new Error(`${runtimeDir} is not built: run e2e/setup.sh to build aws-lambda-ric for Node.js ${major}`);
-    }
-    out[major] = { runtimeDir, nodeDir: nodeDirFor(major) };
-  }
-  return out;
+/** An onLog for LambdaService that keeps every line (streamed with E2E_VERBOSE=1). */
+export function keptLogs() {
+  const logs = [];
+  const onLog = (e) => {
+    logs.push(`${new Date(e.time).toISOString()} [${e.fn}#${e.env} ${e.source}] ${e.line}`);
+    if (process.env.E2E_VERBOSE) console.error(logs.at(-1));
+  };
+  return { logs, onLog };
 }
 
 /**
  * @param {string} name   short, used for the work directory
- * @param {Partial<import('../src/emulator/lambda-service.mjs').LambdaServiceOptions>} [options]
+ * @param {Partial<import('../../tools/lambda-emulator/src/emulator/lambda-service.mjs').LambdaServiceOptions>} [options]
  */
 export async function startService(name, options = {}) {
   const workDir = join(WORK_ROOT, name);
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
-  const logs = [];
+  const { logs, onLog } = keptLogs();
   const service = new LambdaService({
     workDir,
     runtimes: runtimes(),
     runtimeHook: RUNTIME_HOOK,
-    onLog: (e) => {
-      logs.push(`${new Date(e.time).toISOString()} [${e.fn}#${e.env} ${e.source}] ${e.line}`);
-      if (process.env.E2E_VERBOSE) console.error(logs.at(-1));
-    },
+    onLog,
     ...options,
   });
   await service.start();

@@ -3,7 +3,7 @@
 // ES module) and Node.js 22 (backend, CommonJS), and X-Ray played by moto.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLambdaFunctionSegment } from '../src/render/trace-model.mjs';
+import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
 import { json } from './harness.mjs';
 import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
 

@@ -10,15 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { Sandbox } from '../src/emulator/sandbox.mjs';
-import { lambdaEnvironment } from '../src/emulator/function-definition.mjs';
-import { collectorConfigOverrides } from '../src/support/collector-config.mjs';
-import { CACHE_DIR, nodeDirFor, runtimeDirFor, RUNTIME_HOOK } from '../src/support/paths.mjs';
-import { WORK_ROOT } from './harness.mjs';
+import { collectorConfigOverrides, lambdaEnvironment, nodeDirFor, runtimeDirFor, RUNTIME_HOOK, Sandbox } from '../../tools/lambda-emulator/index.mjs';
+import { E2E_DIR, WORK_ROOT } from './harness.mjs';
 import { startPipeline } from './pipeline-fixture.mjs';
 
 function findRie() {
-  const cached = join(CACHE_DIR, 'bin', 'aws-lambda-rie');
+  const cached = join(E2E_DIR, '.cache', 'bin', 'aws-lambda-rie');
   if (existsSync(cached)) return cached;
   try {
     return execFileSync('sh', ['-c', 'command -v aws-lambda-rie'], { encoding: 'utf8' }).trim() || undefined;

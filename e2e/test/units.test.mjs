@@ -6,14 +6,10 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { formatTraceHeader, newTraceId, parseTraceHeader, traceparentToTraceHeader } from '../src/emulator/xray-trace-header.mjs';
-import { validate } from '../src/emulator/telemetry-api.mjs';
-import { defineFunction, lambdaEnvironment } from '../src/emulator/function-definition.mjs';
-import { collectorConfigOverrides, LOCAL_CONFIG_ENV } from '../src/support/collector-config.mjs';
-import { readCloudAssembly } from '../src/support/cloud-assembly.mjs';
-import { buildTree, flattenTrace } from '../src/render/trace-model.mjs';
-import { renderTraceTree } from '../src/render/trace-tree-text.mjs';
-import { renderWaterfallSvg } from '../src/render/trace-waterfall-svg.mjs';
+import {
+  buildTree, collectorConfigOverrides, CONFIG_URI_ENV, defineFunction, flattenTrace, formatTraceHeader, lambdaEnvironment, LOCAL_CONFIG_ENV, newTraceId,
+  parseTraceHeader, readCloudAssembly, renderTraceTree, renderWaterfallSvg, traceparentToTraceHeader, validateTelemetrySubscription as validate,
+} from '../../tools/lambda-emulator/index.mjs';
 
 describe('X-Ray trace header', () => {
   test('round-trips Root, Parent and Sampled', () => {
@@ -68,17 +64,17 @@ describe('collector configuration for the local X-Ray', () => {
   writeFileSync(join(optDir, 'collector-config', 'config.yaml'), 'exporters:\n  awsxray:\n    region: ${env:AWS_REGION}\nservice: {}\n');
   test('points every awsxray exporter at the endpoint, from the layer file', () => {
     const out = collectorConfigOverrides({}, optDir, 'http://127.0.0.1:5000');
-    assert.equal(out.OPENTELEMETRY_COLLECTOR_CONFIG_URI, `env:${LOCAL_CONFIG_ENV}`);
+    assert.equal(out[CONFIG_URI_ENV], `env:${LOCAL_CONFIG_ENV}`);
     assert.deepEqual(parse(out[LOCAL_CONFIG_ENV]).exporters.awsxray, { region: '${env:AWS_REGION}', endpoint: 'http://127.0.0.1:5000' });
   });
   test('reads an inline yaml: URI as the construct renders it', () => {
     const uri = `yaml:${JSON.stringify({ exporters: { 'awsxray/custom': { index_all_attributes: true } } })}`;
-    const out = collectorConfigOverrides({ OPENTELEMETRY_COLLECTOR_CONFIG_URI: uri }, optDir, 'http://x');
+    const out = collectorConfigOverrides({ [CONFIG_URI_ENV]: uri }, optDir, 'http://x');
     assert.equal(parse(out[LOCAL_CONFIG_ENV]).exporters['awsxray/custom'].endpoint, 'http://x');
   });
   test('says what is wrong with a config it cannot rewrite', () => {
-    assert.throws(() => collectorConfigOverrides({ OPENTELEMETRY_COLLECTOR_CONFIG_URI: 'yaml:{exporters: {otlp: {}}}' }, optDir, 'http://x'), /no awsxray exporter/);
-    assert.throws(() => collectorConfigOverrides({ OPENTELEMETRY_COLLECTOR_CONFIG_URI: 's3://bucket/key' }, optDir, 'http://x'), /scheme "s3" is not supported/);
+    assert.throws(() => collectorConfigOverrides({ [CONFIG_URI_ENV]: 'yaml:{exporters: {otlp: {}}}' }, optDir, 'http://x'), /no awsxray exporter/);
+    assert.throws(() => collectorConfigOverrides({ [CONFIG_URI_ENV]: 's3://bucket/key' }, optDir, 'http://x'), /scheme "s3" is not supported/);
   });
 });
 

@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end suite and the demo need, on a fresh Debian machine or again on one
-# already set up (every step checks first). Run as root: the emulator uses mount and network
-# namespaces.
+# Installs what the Lambda emulator needs, on a fresh Debian machine or again on one already set up
+# (every step checks first). Run as root: the emulator uses mount and network namespaces.
 #   - apt packages: socat (forwarders into each environment), iproute2, util-linux (unshare,
 #     nsenter), and the toolchain aws-lambda-ric builds with (autoconf automake libtool make cmake g++)
-#   - npm ci in e2e/ (aws-lambda-ric, Node.js 22 and 24 from the npm packages node-linux-<arch>,
-#     the AWS SDK clients, esbuild)
+#   - npm ci here (aws-lambda-ric, Node.js 22 and 24 from the npm packages node-linux-<arch>,
+#     the AWS SDK clients, yaml)
 #   - aws-lambda-ric's native addon, built once per Node.js major (the ABI differs): 3.x for
 #     Node.js 22, 4.x for Node.js 24
 #   - moto[server] in a virtualenv, the local X-Ray and DynamoDB
-#   - the official runtime interface emulator, when the Go module proxy serves it
+# Everything goes under .cache/ and node_modules/ of this directory.
 set -euo pipefail
 
-E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE="$E2E_DIR/.cache"
+TOOL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="$TOOL_DIR/.cache"
 MOTO_VERSION="5.2.5"
 ARCH="$(node -p "process.arch === 'arm64' ? 'arm64' : 'x64'")"
 mkdir -p "$CACHE"
@@ -22,7 +21,7 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 
 if [ "$(id -u)" != 0 ]; then
-  echo "e2e/setup.sh must run as root: the emulator creates mount and network namespaces" >&2
+  echo "tools/lambda-emulator/setup.sh must run as root: the emulator creates mount and network namespaces" >&2
   exit 1
 fi
 
@@ -50,11 +49,11 @@ else
   note "all present"
 fi
 
-step "npm packages of e2e/"
+step "npm packages of tools/lambda-emulator/"
 stamp="$CACHE/npm.stamp"
-if [ ! -f "$stamp" ] || [ "$E2E_DIR/package-lock.json" -nt "$stamp" ] || [ ! -d "$E2E_DIR/node_modules/aws-lambda-ric" ]; then
+if [ ! -f "$stamp" ] || [ "$TOOL_DIR/package-lock.json" -nt "$stamp" ] || [ ! -d "$TOOL_DIR/node_modules/aws-lambda-ric" ]; then
   # Scripts stay off: aws-lambda-ric is built below, once per Node.js major.
-  npm ci --prefix "$E2E_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm ci --prefix "$TOOL_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error
   touch "$stamp"
 else
   note "up to date"
@@ -66,10 +65,10 @@ fi
 # Each native addon is built against the headers shipped in the Node.js package (include/node).
 build_ric() {
   local major="$1" package="$2"
-  local pkg_dir="$E2E_DIR/node_modules/$package"
+  local pkg_dir="$TOOL_DIR/node_modules/$package"
   local version node_dir node_version out want build
   version="$(node -p "require('$pkg_dir/package.json').version")"
-  node_dir="$E2E_DIR/node_modules/node-$major-linux-$ARCH"
+  node_dir="$TOOL_DIR/node_modules/node-$major-linux-$ARCH"
   node_version="$("$node_dir/bin/node" --version)"
   out="$CACHE/runtime-node$major"
   want="aws-lambda-ric $version, Node.js $node_version"
@@ -89,19 +88,19 @@ build_ric() {
   mkdir -p "$out"
   if [ "${version%%.*}" -ge 4 ]; then
     (cd "$build" && PATH="$node_dir/bin:$PATH" DEPS_PREFIX="$build/deps/artifacts" \
-      "$node_dir/bin/node" "$E2E_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild \
+      "$node_dir/bin/node" "$TOOL_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild \
       --directory=src/native --nodedir="$node_dir" >"$CACHE/ric-$major-gyp.log" 2>&1) || gyp_failed "$major"
     cp "$build/index.mjs" "$build/package.json" "$build/src/native/build/Release/rapid-client.node" "$out/"
   else
     (cd "$build" && PATH="$node_dir/bin:$PATH" \
-      "$node_dir/bin/node" "$E2E_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild \
+      "$node_dir/bin/node" "$TOOL_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild \
       --nodedir="$node_dir" >"$CACHE/ric-$major-gyp.log" 2>&1) || gyp_failed "$major"
     cp -r "$build/dist" "$out/dist"
     cp "$build/build/Release/rapid-client.node" "$out/dist/"
-    cp "$E2E_DIR/src/emulator/runtime-hooks/ric3-bootstrap.mjs" "$out/index.mjs"
+    cp "$TOOL_DIR/src/emulator/runtime-hooks/ric3-bootstrap.mjs" "$out/index.mjs"
   fi
   # What the runtime provides to handlers, as Lambda's /var/runtime/node_modules does (the AWS SDK).
-  ln -sfn "$E2E_DIR/node_modules" "$out/node_modules"
+  ln -sfn "$TOOL_DIR/node_modules" "$out/node_modules"
   rm -rf "$build"
   echo "$want" >"$out/.stamp"
 }
@@ -123,31 +122,6 @@ else
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-fi
-
-step "npm packages of the sample app (demo/), whose functions the suite runs"
-DEMO_DIR="$(cd "$E2E_DIR/../demo" && pwd)"
-if [ ! -f "$DEMO_DIR/node_modules/.package-lock.json" ] || [ "$DEMO_DIR/package-lock.json" -nt "$DEMO_DIR/node_modules/.package-lock.json" ]; then
-  npm ci --prefix "$DEMO_DIR" --no-audit --no-fund --loglevel=error
-else
-  note "up to date"
-fi
-
-step "Official runtime interface emulator (aws-lambda-rie)"
-RIE_BIN="$CACHE/bin/aws-lambda-rie"
-if [ -x "$RIE_BIN" ]; then
-  note "present"
-elif ! command -v go >/dev/null 2>&1; then
-  note "skipped: no Go toolchain; the aws-lambda-rie scenario will be skipped"
-else
-  # The module declares its path as go.amzn.com, so it is built through e2e/rie/go.mod, which
-  # replaces go.amzn.com with the GitHub module at a pinned commit.
-  if (cd "$E2E_DIR/rie" && GOFLAGS=-mod=mod GOBIN="$CACHE/bin" go install go.amzn.com/cmd/aws-lambda-rie >"$CACHE/rie.log" 2>&1); then
-    note "installed to $RIE_BIN"
-  else
-    note "not available: $(grep -m1 -E 'Forbidden|not available|error' "$CACHE/rie.log" || tail -1 "$CACHE/rie.log")"
-    note "the aws-lambda-rie scenario will be skipped"
-  fi
 fi
 
 step "Set-up complete"

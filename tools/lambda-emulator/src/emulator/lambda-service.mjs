@@ -195,7 +195,7 @@ export class LambdaService {
   #createEnvironment(fn) {
     const major = nodeMajor(fn.runtime);
     const runtime = this.options.runtimes[major];
-    if (!runtime) throw new Error(`function ${fn.name}: no runtime for Node.js ${major} was given: run e2e/setup.sh to build it`);
+    if (!runtime) throw new Error(`function ${fn.name}: no runtime for Node.js ${major} was given: run tools/lambda-emulator/setup.sh to build it`);
     const index = this.environments(fn.name).length + 1;
     // One directory per environment, short for Unix socket paths and unique across functions.
     this.environmentCount = (this.environmentCount ?? 0) + 1;

@@ -1,6 +1,6 @@
 // One execution environment's private view of the machine: its own network namespace (so every
 // environment has its own 127.0.0.1, as every Lambda execution environment does: the collector's
-// receiver on 127.0.0.1:4318 and the Telemetry API listener on sandbox.localdomain are per
+// OTLP receiver and the Telemetry API listener on sandbox.localdomain are per
 // environment) and its own mount namespace, where Lambda's paths are bind-mounted:
 //   /opt          the function's layers, merged (https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html)
 //   /var/task     the function code (LAMBDA_TASK_ROOT)

@@ -28,9 +28,11 @@ import { join } from 'node:path';
 /**
  * @param {string} outdir   the cdk.out directory
  * @param {{functionUrl: (functionName: string) => string}} resolvers  what deployed-only values become locally
+ * @param {{assets?: boolean}} [options]   assets: false reads templates only (codeDir undefined,
+ *   layerDirs empty), for an app synthesized without bundling
  * @returns {{functions: AssemblyFunction[], tables: AssemblyTable[]}}
  */
-export function readCloudAssembly(outdir, resolvers) {
+export function readCloudAssembly(outdir, resolvers, { assets = true } = {}) {
   const manifestPath = join(outdir, 'manifest.json');
   if (!existsSync(manifestPath)) throw new Error(`${manifestPath} is missing: synthesize the app first (cdk synth, or app.synth() with CDK_OUTDIR=${outdir})`);
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
@@ -39,7 +41,7 @@ export function readCloudAssembly(outdir, resolvers) {
   for (const [artifactId, artifact] of Object.entries(manifest.artifacts ?? {})) {
     if (artifact.type !== 'aws:cloudformation:stack') continue;
     const template = JSON.parse(readFileSync(join(outdir, artifact.properties.templateFile), 'utf8'));
-    const stack = new StackReader(artifactId, template, outdir, resolvers);
+    const stack = new StackReader(artifactId, template, outdir, resolvers, assets);
     functions.push(...stack.functions());
     tables.push(...stack.tables());
   }
@@ -47,8 +49,9 @@ export function readCloudAssembly(outdir, resolvers) {
 }
 
 class StackReader {
-  constructor(stackName, template, outdir, resolvers) {
+  constructor(stackName, template, outdir, resolvers, assets) {
     this.stackName = stackName;
+    this.assets = assets;
     this.resources = template.Resources ?? {};
     this.outdir = outdir;
     this.resolvers = resolvers;
@@ -70,8 +73,8 @@ class StackReader {
         memorySize: p.MemorySize ?? 128,
         timeoutSeconds: p.Timeout ?? 3,
         environment,
-        codeDir: this.assetDir(logicalId, where),
-        layerDirs: (p.Layers ?? []).map((layer, i) => {
+        codeDir: this.assets ? this.assetDir(logicalId, where) : undefined,
+        layerDirs: !this.assets ? [] : (p.Layers ?? []).map((layer, i) => {
           const layerId = layer?.Ref;
           if (!layerId || this.resources[layerId]?.Type !== 'AWS::Lambda::LayerVersion') {
             throw new Error(`${where}: Layers[${i}] ${JSON.stringify(layer)} is not a layer of this stack: only layers built by the app can run locally`);

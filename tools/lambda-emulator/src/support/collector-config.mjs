@@ -1,14 +1,15 @@
 // Points the collector's awsxray exporter at the local X-Ray stand-in without touching the layer:
-// the function's collector configuration (OPENTELEMETRY_COLLECTOR_CONFIG_URI, a confmap URI with
+// the function's collector configuration (the contract's collector.env.configUri, a confmap URI with
 // the file:, yaml: or env: scheme) is read, its awsxray exporters get `endpoint`, and the result is
 // handed back through an env: URI.
 // awsxray exporter settings: https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/exporter/awsxrayexporter
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { CONTRACT } from './contract.mjs';
 
-export const CONFIG_URI_ENV = 'OPENTELEMETRY_COLLECTOR_CONFIG_URI';
-export const DEFAULT_CONFIG_URI = 'file:/opt/collector-config/config.yaml';
+export const CONFIG_URI_ENV = CONTRACT.collector.env.configUri;
+export const DEFAULT_CONFIG_URI = `file:${CONTRACT.collector.layerConfigPath}`;
 /** The variable that carries the rewritten configuration. */
 export const LOCAL_CONFIG_ENV = 'LAMBDA_EMULATOR_COLLECTOR_CONFIG';
 

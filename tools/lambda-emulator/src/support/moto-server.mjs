@@ -2,11 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { E2E_DIR } from './paths.mjs';
-
-/** The moto_server of the virtualenv that e2e/setup.sh creates. */
-export const MOTO_SERVER = join(E2E_DIR, '.cache', 'moto-venv', 'bin', 'moto_server');
+import { MOTO_SERVER, SETUP } from './paths.mjs';
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
@@ -26,7 +22,7 @@ export function freePort() {
  */
 export async function startMoto({ port, log = () => {} } = {}) {
   if (!existsSync(MOTO_SERVER)) {
-    throw new Error(`${MOTO_SERVER} is missing: run e2e/setup.sh (it installs moto[server] into e2e/.cache/moto-venv)`);
+    throw new Error(`${MOTO_SERVER} is missing: run ${SETUP} (it installs moto[server] into tools/lambda-emulator/.cache/moto-venv)`);
   }
   port ??= await freePort();
   const logs = [];

@@ -1,16 +1,22 @@
-// The X-Ray endpoint the collector exports to during the benchmark: a pass-through to moto's
-// X-Ray (the e2e suite's stand-in) that counts what arrives, plus a tiny downstream service the
-// benchmark handler fetches (one port reaches both from inside an execution environment).
+// The X-Ray endpoint the collector exports to when a run must see or shape what arrives, in one of
+// two behaviours:
+//   forward  a pass-through to moto's X-Ray that counts the segment documents it stores, by ID and
+//            by sending client, and also serves a plain downstream URL for handlers to fetch (one
+//            port reaches both from inside an execution environment)
+//   hang     accepts connections and requests and never answers: an X-Ray that hangs
 // PutTraceSegments: POST /TraceSegments with {"TraceSegmentDocuments": ["<segment JSON>", ...]}
 // https://docs.aws.amazon.com/xray/latest/api/API_PutTraceSegments.html
 import { createServer, request } from 'node:http';
 import { rmSync } from 'node:fs';
-import { readBody } from '../../e2e/src/emulator/http-util.mjs';
+import { readBody } from '../emulator/http-util.mjs';
 
-export const DOWNSTREAM_PATH = '/bench/downstream';
+/** A GET answered with 200 {"ok":true}, for handlers that need something to fetch. */
+export const DOWNSTREAM_PATH = '/stand-in/downstream';
+const BEHAVIOURS = ['forward', 'hang'];
 
 /**
- * @param {{motoEndpoint: string, socketPath?: string}} options
+ * @param {{behaviour?: 'forward' | 'hang', motoEndpoint?: string, socketPath?: string}} options
+ *   motoEndpoint is required to forward; socketPath adds a Unix socket beside the TCP port
  * @returns {Promise<XRayStandIn>}
  */
 export async function startXRayStandIn(options) {
@@ -20,8 +26,11 @@ export async function startXRayStandIn(options) {
 }
 
 export class XRayStandIn {
-  constructor({ motoEndpoint, socketPath }) {
-    this.moto = new URL(motoEndpoint);
+  constructor({ behaviour = 'forward', motoEndpoint, socketPath } = {}) {
+    if (!BEHAVIOURS.includes(behaviour)) throw new Error(`X-Ray stand-in behaviour ${JSON.stringify(behaviour)} is not known: use one of ${BEHAVIOURS.join(', ')}`);
+    if (behaviour === 'forward' && !motoEndpoint) throw new Error('the forwarding X-Ray stand-in needs motoEndpoint: start moto first (startMoto) and pass its endpoint');
+    this.behaviour = behaviour;
+    this.moto = motoEndpoint ? new URL(motoEndpoint) : undefined;
     this.socketPath = socketPath;
     /** segment id -> arrival time (performance.now) of the first document with that id */
     this.segmentIds = new Map();
@@ -35,7 +44,7 @@ export class XRayStandIn {
   async start() {
     const handler = (req, res) => this.#handle(req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' });
-      res.end(`X-Ray stand-in could not reach moto at ${this.moto.origin}: ${err.message}`);
+      res.end(`X-Ray stand-in could not reach moto at ${this.moto?.origin}: ${err.message}`);
     });
     this.server = createServer(handler);
     await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -72,6 +81,12 @@ export class XRayStandIn {
   }
 
   async #handle(req, res) {
+    if (this.behaviour === 'hang') {
+      // Read the request so the client sees it sent, then never answer.
+      req.resume();
+      req.socket.on('error', () => {});
+      return;
+    }
     const path = new URL(req.url, 'http://stand-in').pathname;
     if (req.method === 'GET' && path === DOWNSTREAM_PATH) {
       const body = Buffer.from('{"ok":true}');
