@@ -50,7 +50,9 @@ build_baseline() {
   need go "install Go 1.26 (https://go.dev/dl/)"
   echo "bench: building the baseline extension"
   mkdir -p "$BUILD_DIR/baseline-extension/extensions"
-  (cd "$BENCH_DIR/fixtures/baseline-extension" && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" \
+  local listen  # the collector's OTLP/HTTP address: contract/contract.json collector.otlpHttpListen
+  listen="$(node -p "require('$REPO_DIR/contract/contract.json').collector.otlpHttpListen")"
+  (cd "$BENCH_DIR/fixtures/baseline-extension" && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.listenAddress=$listen" \
     -o "$BUILD_DIR/baseline-extension/extensions/baseline-extension" .)
 }
 
