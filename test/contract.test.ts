@@ -41,7 +41,7 @@ const ALLOWED: { [file: string]: string } = {
   'test/trace-exporter.test.ts': 'pins the rendered collector configuration, literally, as users get it',
   'test/otel-traced-function.test.ts': "pins the function's environment, literally, as users get it",
   'test/collector-layer.test.ts': 'pins the configuration URI and the container image instructions, literally, as users get them',
-  'collector-go/internal/config/lambda_test.go': "expects the fix the loader suggests for its input 0.0.0.0:4318: that port on loopback",
+  'collector-go/internal/config/lambda_test.go': 'expects the fix the loader suggests for its input 0.0.0.0:4318: that port on loopback',
 };
 
 /** The repository's source files: tracked, or new and not ignored, and present. */
