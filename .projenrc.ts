@@ -131,7 +131,7 @@ for (const [dep, version] of Object.entries({
 // The package ships the preload layer and the collector layer prebuilt for both architectures,
 // and the collector's Go source for builds from source; never its tests or developer scripts
 // (the same files the source fingerprint skips: SOURCE_EXCLUDES in lib/collector-bundling.ts).
-project.npmignore?.exclude('/.jsii.tabl.json', '/.test-results/', '/.cache/', '/cdk.out/', '/lib/**/*.ts', '/layer-src/', '/e2e/', '/demo/', '/bench/', '/tools/', '/contract/', '/integ/', '/scripts/', '/.ci/', '/docs/', '/rosetta/');
+project.npmignore?.exclude('/ARCHITECTURE.md', '/.jsii.tabl.json', '/.test-results/', '/.cache/', '/cdk.out/', '/lib/**/*.ts', '/layer-src/', '/e2e/', '/demo/', '/bench/', '/tools/', '/contract/', '/integ/', '/scripts/', '/.ci/', '/docs/', '/rosetta/');
 project.npmignore?.include('/lib/**/*.d.ts', '/assets/preload-layer/', '/assets/collector-layer/', '/collector-go/');
 project.npmignore?.addPatterns(
   '/collector-go/**/*_test.go', '/collector-go/**/testdata/', '/collector-go/internal/testsupport/',
