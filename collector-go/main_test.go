@@ -263,12 +263,12 @@ service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}
 	var flush map[string]any
 	for _, line := range strings.Split(stderr.String(), "\n") {
 		var entry map[string]any
-		if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "flush dropped spans" && entry["request_id"] == "req-1" {
+		if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "flush kept spans for a retry" && entry["request_id"] == "req-1" {
 			flush = entry
 		}
 	}
-	if flush == nil || flush["dropped_spans"] != float64(3) {
-		t.Fatalf("no 'flush dropped spans' line with dropped_spans=3 for req-1:\n%s", stderr.String())
+	if flush == nil || flush["retained_spans"] != float64(3) || flush["dropped_spans"] != float64(0) {
+		t.Fatalf("no 'flush kept spans for a retry' line with retained_spans=3 for req-1:\n%s", stderr.String())
 	}
 	errText, _ := flush["error"].(string)
 	if !strings.Contains(errText, "connection refused") || strings.Contains(errText, "deadline exceeded") {

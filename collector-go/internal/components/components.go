@@ -6,6 +6,8 @@
 package components
 
 import (
+	"context"
+
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension"
 	"go.opentelemetry.io/collector/component"
@@ -94,6 +96,9 @@ type ExportPolicy struct {
 	Documents func(ptrace.Span) int
 	// Workers is how many calls run at the same time.
 	Workers int
+	// NewSender, when set, replaces the exporter created by the factory:
+	// the sender delivers the spans itself and accounts for each.
+	NewSender func(ctx context.Context, set exporter.Settings, cfg component.Config) (Sender, error)
 }
 
 // Module names the Go module that provides a component, for --version.

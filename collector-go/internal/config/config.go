@@ -13,7 +13,9 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
@@ -74,14 +76,18 @@ func Load(ctx context.Context, uri string, factories components.Factories, logge
 		ProviderSettings: confmap.ProviderSettings{Logger: logger},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("config URI %q: %w", uri, err)
+		return nil, fmt.Errorf("config URI %s: %s", describeURI(uri), redact(err, uri))
 	}
 	conf, err := resolver.Resolve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("config URI %q cannot be read: %w (supported schemes: file:, env:, yaml:)", uri, err)
+		return nil, fmt.Errorf("config URI %s cannot be read: %s (supported schemes: file:, env:, yaml:)", describeURI(uri), redact(err, uri))
 	}
 	defer func() { _ = resolver.Shutdown(ctx) }()
-	return fromConf(conf, factories)
+	cfg, err := fromConf(conf, factories)
+	if err != nil {
+		return nil, errors.New(redact(err, uri))
+	}
+	return cfg, nil
 }
 
 func fromConf(conf *confmap.Conf, factories components.Factories) (*Config, error) {
@@ -180,4 +186,33 @@ func decode(section *confmap.Conf, sectionName string, id component.ID, cfg comp
 		return fmt.Errorf("%s: %w", field, err)
 	}
 	return nil
+}
+
+// describeURI names a configuration URI without its content: an inline
+// yaml: URI is the configuration itself, which may hold secrets.
+func describeURI(uri string) string {
+	if strings.HasPrefix(uri, "yaml:") {
+		return fmt.Sprintf("yaml:<%d bytes inline>", len(uri)-len("yaml:"))
+	}
+	return fmt.Sprintf("%q", uri)
+}
+
+var (
+	// Values the YAML and mapstructure decoders quote in their errors.
+	reQuotedValue = regexp.MustCompile("`[^`]*`|value: '[^']*'")
+)
+
+// redact returns err's text without the configuration values it may quote
+// (decoders cite the offending value) and without an inline configuration.
+func redact(err error, uri string) string {
+	msg := err.Error()
+	if inline, ok := strings.CutPrefix(uri, "yaml:"); ok && len(inline) > 0 {
+		msg = strings.ReplaceAll(msg, inline, "<inline configuration>")
+	}
+	return reQuotedValue.ReplaceAllStringFunc(msg, func(m string) string {
+		if strings.HasPrefix(m, "value: ") {
+			return "value: <redacted>"
+		}
+		return "<redacted>"
+	})
 }

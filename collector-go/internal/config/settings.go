@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -41,7 +42,60 @@ type Settings struct {
 	LogLevel         zapcore.Level
 	TelemetryListen  string
 	MaxBufferedSpans int
+	// MaxBufferedBytes bounds the bytes of span data held (see
+	// DefaultMaxBufferedBytes).
+	MaxBufferedBytes int64
 	OnStartupFailure StartupFailure
+}
+
+// EnvMaxBufferedBytes is the environment variable holding the byte budget
+// of the span buffer. It is the collector's own (the construct does not set
+// it), so it is not part of the shared contract.
+const EnvMaxBufferedBytes = "OTEL_XRAY_COLLECTOR_MAX_BUFFERED_BYTES"
+
+// envFunctionMemory is the function's memory size in MB, set by Lambda
+// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+const envFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+
+// Byte budget of the span buffer: 1/16 of the function's memory, at least
+// 4 MiB and at most 64 MiB; 8 MiB (a 128 MB function) when the memory size
+// is unknown. Spans take about 3 times their counted size in memory while
+// buffered and translated, so a 128 MB function gives the collector about
+// 24 MB at most.
+const (
+	budgetShare          = 16
+	minBufferedBytes     = 4 << 20
+	maxBufferedBytes     = 64 << 20
+	defaultFunctionMemMB = 128
+)
+
+// spansPerMB sizes the default span limit by the function's memory, so
+// that one flush deadline (2 s) can export a full buffer. Lambda gives a
+// function CPU in proportion to its memory, one vCPU at 1,769 MB
+// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html),
+// and exporting a span to X-Ray (translation, checks, signing, HTTP) takes
+// about 95 µs of one core (BenchmarkFlushBurstOf20000Spans, release build
+// flags): 2 s / 95 µs x MB / 1,769 is about 12 spans per MB, 1,536 at
+// 128 MB; the contract's 20,000 from 1,667 MB up.
+const spansPerMB = 12
+
+// DefaultMaxBufferedBytes returns the byte budget for a function of
+// memoryMB megabytes (0: unknown).
+func DefaultMaxBufferedBytes(memoryMB int) int64 {
+	if memoryMB <= 0 {
+		memoryMB = defaultFunctionMemMB
+	}
+	return min(max(int64(memoryMB)<<20/budgetShare, minBufferedBytes), maxBufferedBytes)
+}
+
+// loopbackHosts are the hosts the Telemetry API listener may bind: the
+// sandbox host Lambda delivers to, and loopback.
+func loopbackHost(host string) bool {
+	if host == telemetryapi.SandboxHost || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DefaultSettings returns the settings used when no variable is set.
@@ -53,6 +107,7 @@ func DefaultSettings() Settings {
 		LogLevel:         level,
 		TelemetryListen:  telemetryapi.SandboxHost + ":" + defaultTelemetryPort,
 		MaxBufferedSpans: contract.DefaultMaxBufferedSpans,
+		MaxBufferedBytes: DefaultMaxBufferedBytes(0),
 		OnStartupFailure: StartupFailure(contract.DefaultOnStartupFailure),
 	}
 }
@@ -67,6 +122,12 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		v, ok := lookup(name)
 		v = strings.TrimSpace(v)
 		return v, ok && v != ""
+	}
+	if v, ok := get(envFunctionMemory); ok {
+		if mb, err := strconv.Atoi(v); err == nil && mb > 0 {
+			s.MaxBufferedBytes = DefaultMaxBufferedBytes(mb)
+			s.MaxBufferedSpans = min(contract.DefaultMaxBufferedSpans, mb*spansPerMB)
+		}
 	}
 	if v, ok := get(contract.EnvConfigURI); ok {
 		s.ConfigURI = v
@@ -96,9 +157,13 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		}
 	}
 	if v, ok := get(contract.EnvTelemetryListen); ok {
-		if !strings.Contains(v, ":") {
+		host, _, err := net.SplitHostPort(v)
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("%s=%q is not host:port: use for example %s:4243", contract.EnvTelemetryListen, v, telemetryapi.SandboxHost))
-		} else {
+		case !loopbackHost(host):
+			errs = append(errs, fmt.Errorf("%s=%q would listen beyond the execution environment: use %s, localhost, 127.0.0.1 or ::1 as the host", contract.EnvTelemetryListen, v, telemetryapi.SandboxHost))
+		default:
 			s.TelemetryListen = v
 		}
 	}
@@ -108,6 +173,14 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 			errs = append(errs, fmt.Errorf("%s=%q is not a positive integer: use for example %d", contract.EnvMaxBufferedSpans, v, contract.DefaultMaxBufferedSpans))
 		} else {
 			s.MaxBufferedSpans = n
+		}
+	}
+	if v, ok := get(EnvMaxBufferedBytes); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<20 {
+			errs = append(errs, fmt.Errorf("%s=%q is not a number of bytes of at least 1048576: use for example %d", EnvMaxBufferedBytes, v, DefaultMaxBufferedBytes(0)))
+		} else {
+			s.MaxBufferedBytes = n
 		}
 	}
 	if v, ok := get(contract.EnvOnStartupFailure); ok {

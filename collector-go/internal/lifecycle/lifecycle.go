@@ -77,7 +77,15 @@ func Run(ctx context.Context, opts Options) error {
 	started := time.Now()
 
 	pipelineStarted := make(chan error, 1)
-	go func() { pipelineStarted <- c.startPipeline(ctx) }()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				pipeline.Recovered(c.logger, "pipeline start", r)
+				pipelineStarted <- fmt.Errorf("starting the pipeline panicked: %v", r)
+			}
+		}()
+		pipelineStarted <- c.startPipeline(ctx)
+	}()
 
 	regCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, regErr := c.client.Register(regCtx, opts.ExtensionName, extensionapi.Invoke, extensionapi.Shutdown)
@@ -171,14 +179,26 @@ func (c *coordinator) loop(ctx context.Context) error {
 		}
 		switch ev.EventType {
 		case extensionapi.Invoke:
-			c.invoke(ctx, ev)
+			c.safely("invoke", func() { c.invoke(ctx, ev) })
 		case extensionapi.Shutdown:
-			c.shutdown(ev.Deadline(), ev.ShutdownReason)
+			c.safely("shutdown", func() { c.shutdown(ev.Deadline(), ev.ShutdownReason) })
 			return nil
 		default:
 			c.logger.Warn("ignoring unknown event", zap.String("event_type", string(ev.EventType)))
 		}
 	}
+}
+
+// safely runs f, recovering, logging and counting a panic: the extension
+// must not exit during an invocation, because Lambda then fails the
+// invocation (Extension.Crash) and resets the environment.
+func (c *coordinator) safely(where string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			pipeline.Recovered(c.logger, where, r)
+		}
+	}()
+	f()
 }
 
 // invoke handles one INVOKE: wait for the runtime to finish this request,

@@ -41,7 +41,7 @@ func withFlushTimeout(d time.Duration) option {
 func withConfigURI(uri string) option {
 	return func(o *Options) {
 		o.StartPipeline = func(ctx context.Context) (Pipeline, error) {
-			return pipeline.StartFromURI(ctx, uri, 1000, o.Logger)
+			return pipeline.StartFromURI(ctx, uri, pipeline.Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, o.Logger)
 		}
 	}
 }
@@ -253,7 +253,7 @@ func TestRuntimeDoneMissingUntilTheDeadlineKeepsSpansForShutdown(t *testing.T) {
 	}
 }
 
-func TestUnreachableXRayIsDroppedAtTheFlushDeadlineAndNextIsCalled(t *testing.T) {
+func TestUnreachableXRayKeepsSpansAtTheFlushDeadlineNextIsCalledAndShutdownCountsThem(t *testing.T) {
 	h := run(t, true, withFlushTimeout(300*time.Millisecond))
 	h.api.WaitNext(t, hangGuard)
 	h.xray.Hang()
@@ -261,12 +261,16 @@ func TestUnreachableXRayIsDroppedAtTheFlushDeadlineAndNextIsCalled(t *testing.T)
 	h.sendSpans(t, 4)
 	h.api.RuntimeDone(t, "req-1")
 	h.api.WaitNext(t, hangGuard)
-	dropped := h.logs.FilterMessage("flush dropped spans").All()
-	if len(dropped) != 1 || dropped[0].ContextMap()["dropped_spans"] != int64(3) {
-		t.Fatalf("want one log line with dropped_spans=3, got %v", dropped)
+	kept := h.logs.FilterMessage("flush kept spans for a retry").All()
+	if len(kept) != 1 || kept[0].ContextMap()["retained_spans"] != int64(3) {
+		t.Fatalf("want one log line with retained_spans=3, got %v", kept)
 	}
-	h.api.Shutdown("spindown", 2*time.Second)
+	h.api.Shutdown("spindown", 500*time.Millisecond)
 	_ = h.wait(t)
+	lost := h.logs.FilterMessage("spans lost at shutdown").All()
+	if len(lost) != 1 || lost[0].ContextMap()["dropped_spans"] != int64(3) {
+		t.Fatalf("want one 'spans lost at shutdown' line with dropped_spans=3, got %v", lost)
+	}
 }
 
 func TestBadConfigFailsOpenByDefault(t *testing.T) {

@@ -46,7 +46,7 @@ func BenchmarkStartToReady(b *testing.B) {
 					done <- Run(ctx, Options{
 						RuntimeAPI: api.Addr, ExtensionName: contract.ExtensionName, Settings: s, Logger: zap.NewNop(),
 						StartPipeline: func(ctx context.Context) (Pipeline, error) {
-							return pipeline.StartFromURI(ctx, uri, 1000, zap.NewNop())
+							return pipeline.StartFromURI(ctx, uri, pipeline.Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, zap.NewNop())
 						},
 					})
 				}()

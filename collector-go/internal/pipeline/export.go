@@ -4,33 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/components"
 )
 
-// exportFlush sends td to one exporter in the batches its policy asks for,
-// policy.Workers calls at a time, and counts every span of a failed call as
-// dropped and every span of a successful call as exported.
-//
-// When a call fails because the endpoint cannot be reached at all (the
-// connection is refused, the name does not resolve), the batches not yet
-// sent are dropped without a call: they would fail the same way, and
-// returning early lets Lambda freeze the environment sooner.
-func exportFlush(ctx context.Context, e namedExporter, td ptrace.Traces) ExporterResult {
-	batches := splitTraces(td, e.policy.MaxDocuments, e.policy.Documents)
-	result := ExporterResult{ID: e.id, Batches: len(batches)}
+// exporterSender delivers spans through an exporter built by its factory,
+// in the batches its export policy asks for, policy.Workers calls at a time.
+// A successful call stores its spans; a permanent error (4xx) drops them; any
+// other failure, and a batch not sent because the deadline passed or the
+// endpoint cannot be reached at all, keeps them for a retry.
+type exporterSender struct {
+	exporter exporter.Traces
+	policy   components.ExportPolicy
+}
+
+func (s exporterSender) Shutdown(ctx context.Context) error { return s.exporter.Shutdown(ctx) }
+
+func (s exporterSender) Send(ctx context.Context, td ptrace.Traces) components.SendResult {
+	batches := splitTraces(td, s.policy.MaxDocuments, s.policy.Documents)
+	var result components.SendResult
 	if len(batches) == 0 {
 		return result
 	}
+	result.Retry = ptrace.NewTraces()
 	var (
 		mu          sync.Mutex
 		next        int
 		unreachable bool
 		wg          sync.WaitGroup
 	)
-	// take hands out the next batch, or reports that none is left.
 	take := func() (batch, bool, bool) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -44,25 +51,35 @@ func exportFlush(ctx context.Context, e namedExporter, td ptrace.Traces) Exporte
 	record := func(b batch, err error, attempted bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if err == nil {
-			result.Exported += b.spans
-			return
+		if attempted {
+			result.Calls++
+		} else {
+			result.Unsent++
 		}
-		result.Dropped += b.spans
+		switch {
+		case err == nil:
+			result.Stored += b.spans
+			return
+		case errors.Is(err, errPanicked):
+			result.Drop(components.DropPanic, b.spans)
+		case attempted && consumererror.IsPermanent(err):
+			result.Drop(components.DropRejected, b.spans)
+		default:
+			b.traces.ResourceSpans().MoveAndAppendTo(result.Retry.ResourceSpans())
+			result.RetrySpans += b.spans
+		}
 		if !attempted {
-			result.UnattemptedBatches++
 			return
 		}
-		result.FailedBatches++
+		result.FailedCalls++
 		if result.Err == nil {
 			result.Err = err
 		}
-		if isUnreachable(err) {
+		if components.IsUnreachable(err) {
 			unreachable = true
 		}
 	}
-	workers := min(e.policy.Workers, len(batches))
-	for range workers {
+	for range min(max(1, s.policy.Workers), len(batches)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -75,41 +92,32 @@ func exportFlush(ctx context.Context, e namedExporter, td ptrace.Traces) Exporte
 					record(b, errSkipped, false)
 					continue
 				}
-				record(b, consume(ctx, e, b.traces), true)
+				record(b, consume(ctx, s.exporter, b.traces), true)
 			}
 		}()
 	}
 	wg.Wait()
-	if result.UnattemptedBatches > 0 {
+	if result.Unsent > 0 {
 		reason := "the endpoint cannot be reached"
 		if !unreachable && ctx.Err() != nil {
 			reason = "the flush deadline passed: " + ctx.Err().Error()
 		}
-		result.Err = errors.Join(result.Err, fmt.Errorf("%d of %d batches not sent: %s", result.UnattemptedBatches, result.Batches, reason))
+		result.Err = errors.Join(result.Err, fmt.Errorf("%d of %d batches not sent: %s", result.Unsent, len(batches), reason))
 	}
 	return result
 }
 
-var errSkipped = errors.New("not sent")
+var (
+	errSkipped  = errors.New("not sent")
+	errPanicked = errors.New("exporter panicked")
+)
 
 // consume hands one batch to the exporter; a panic counts as a failure.
-func consume(ctx context.Context, e namedExporter, td ptrace.Traces) (err error) {
+func consume(ctx context.Context, e exporter.Traces, td ptrace.Traces) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("exporter panicked: %v", r)
+			err = fmt.Errorf("%w: %v", errPanicked, r)
 		}
 	}()
-	return e.exporter.ConsumeTraces(ctx, td)
-}
-
-// isUnreachable reports whether err is a failure to connect at all: a dial
-// error (connection refused, no route, unknown host) rather than an answer
-// or a broken connection.
-func isUnreachable(err error) bool {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return true
-	}
-	var dnsErr *net.DNSError
-	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
+	return e.ConsumeTraces(ctx, td)
 }

@@ -72,7 +72,7 @@ func TestRejectedCallsDropOnlyTheirOwnSpans(t *testing.T) {
 	if res.Exported() != received || res.Dropped() != r.xray.Rejected() || res.Exported()+res.Dropped() != 1000 {
 		t.Fatalf("flush counts %d exported, %d dropped; X-Ray accepted %d and rejected %d of 1000", res.Exported(), res.Dropped(), received, r.xray.Rejected())
 	}
-	if got := res.Exporters[0].FailedBatches; got != r.xray.Calls()/3 {
+	if got := res.Exporters[0].FailedCalls; got != r.xray.Calls()/3 {
 		t.Errorf("failed batches = %d, want every third of %d calls", got, r.xray.Calls())
 	}
 	entries := r.logs.FilterMessage("flush dropped spans").All()
@@ -94,8 +94,8 @@ func TestRefusedConnectionGivesUpQuicklyAndSendsNoFurtherBatches(t *testing.T) {
 	res := r.pipeline.Flush(ctx)
 	t.Logf("refused connection: flush gave up after %v", res.Duration)
 	e := res.Exporters[0]
-	if res.Dropped() != 1000 || res.Exported() != 0 {
-		t.Fatalf("flush = %+v, want 1000 dropped", res)
+	if res.Retained() != 1000 || res.Dropped() != 0 || res.Exported() != 0 {
+		t.Fatalf("flush = %+v, want 1000 kept for a retry", res)
 	}
 	if ctx.Err() != nil || errors.Is(e.Err, context.DeadlineExceeded) {
 		t.Fatalf("the export ran into the flush deadline instead of failing on its own: %v", e.Err)
@@ -103,12 +103,12 @@ func TestRefusedConnectionGivesUpQuicklyAndSendsNoFurtherBatches(t *testing.T) {
 	if !strings.Contains(e.Err.Error(), "connection refused") {
 		t.Errorf("error = %v, want the refused connection", e.Err)
 	}
-	if e.Batches != 20 || e.FailedBatches > 2 || e.UnattemptedBatches < 18 {
-		t.Errorf("batches = %d, failed %d, not sent %d: want 20, at most num_workers (2) tried, the rest not sent", e.Batches, e.FailedBatches, e.UnattemptedBatches)
+	if e.Calls+e.UnsentCalls != 20 || e.FailedCalls > 2 || e.UnsentCalls < 18 {
+		t.Errorf("calls = %d, failed %d, not sent %d: want 20 batches, at most num_workers (2) tried, the rest not sent", e.Calls, e.FailedCalls, e.UnsentCalls)
 	}
-	entries := r.logs.FilterMessage("flush dropped spans").All()
-	if len(entries) != 1 || entries[0].ContextMap()["dropped_spans"] != int64(1000) {
-		t.Fatalf("want one 'flush dropped spans' line with dropped_spans=1000, got %v", entries)
+	entries := r.logs.FilterMessage("flush kept spans for a retry").All()
+	if len(entries) != 1 || entries[0].ContextMap()["retained_spans"] != int64(1000) {
+		t.Fatalf("want one 'flush kept spans for a retry' line with retained_spans=1000, got %v", entries)
 	}
 }
 
@@ -186,13 +186,13 @@ func TestThrottlingWithoutEndIsCutAtTheFlushDeadline(t *testing.T) {
 	select {
 	case res := <-done:
 		e := res.Exporters[0]
-		if res.Dropped() != 500 || res.Exported() != 0 {
-			t.Fatalf("flush = %+v, want 500 dropped", res)
+		if res.Retained() != 500 || res.Dropped() != 0 || res.Exported() != 0 {
+			t.Fatalf("flush = %+v, want 500 kept for a retry", res)
 		}
 		// Throttling is no sign of an unreachable endpoint: batches are
 		// sent until the deadline, and only those left then are skipped.
-		if e.Batches != 10 || e.FailedBatches+e.UnattemptedBatches != 10 || e.FailedBatches < 8 {
-			t.Errorf("batches = %d, failed %d, not sent %d: want 10, num_workers (8) or more sent", e.Batches, e.FailedBatches, e.UnattemptedBatches)
+		if e.Calls+e.UnsentCalls != 10 || e.Calls < 8 {
+			t.Errorf("calls = %d, not sent %d: want 10 batches, num_workers (8) or more sent", e.Calls, e.UnsentCalls)
 		}
 		if strings.Contains(e.Err.Error(), "cannot be reached") {
 			t.Errorf("throttling taken for an unreachable endpoint: %v", e.Err)

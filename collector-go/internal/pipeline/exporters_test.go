@@ -79,7 +79,7 @@ service:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(context.Background(), cfg, components.New(), 1000, logger)
+	p, err := New(context.Background(), cfg, components.New(), Limits{MaxSpans: 1000, MaxBytes: 64 << 20}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -42,40 +44,61 @@ type startable struct {
 }
 
 type namedExporter struct {
-	id       component.ID
-	exporter exporter.Traces
-	policy   components.ExportPolicy
+	id     component.ID
+	sender components.Sender
+	// component is the exporter built by its factory, when the sender is
+	// one (started and stopped with the pipeline).
+	component component.Component
+}
+
+// Limits bound what the buffer holds.
+type Limits struct {
+	// MaxSpans and MaxBytes bound the spans held, new and kept for a retry.
+	MaxSpans int
+	MaxBytes int64
 }
 
 // ExporterResult is the outcome of one flush for one exporter.
 type ExporterResult struct {
 	ID component.ID
-	// Exported spans were in calls the exporter completed.
+	// Offered spans: new ones and those kept from earlier flushes.
+	Offered int
+	// Exported spans were stored by the destination.
 	Exported int
-	// Dropped spans were in calls that failed, or in batches not sent.
-	Dropped int
-	// Batches is the number of exporter calls the flush was cut into.
-	Batches int
-	// FailedBatches were sent and failed.
-	FailedBatches int
-	// UnattemptedBatches were not sent: the deadline had passed or the
-	// endpoint could not be reached.
-	UnattemptedBatches int
+	// Dropped spans are lost, by reason (see README, Logs).
+	Dropped map[string]int
+	// Retained spans failed for a transient reason and wait for the next flush.
+	Retained int
+	// Calls made, FailedCalls among them, UnsentCalls not made.
+	Calls, FailedCalls, UnsentCalls int
+	// Repairs counts documents changed to follow the destination's rules.
+	Repairs map[string]int
 	// Err is the first error of the flush.
 	Err error
 }
 
+// DroppedSpans is the number of spans this exporter lost.
+func (e ExporterResult) DroppedSpans() int {
+	n := 0
+	for _, v := range e.Dropped {
+		n += v
+	}
+	return n
+}
+
 // FlushResult is the outcome of one flush.
 type FlushResult struct {
-	// Spans taken from the buffer.
+	// Spans received since the previous flush.
 	Spans int
 	// Rejected spans the buffer refused since the previous flush because it was full.
-	Rejected  int
+	Rejected int
+	// Evicted spans kept for a retry were pushed out by newer ones.
+	Evicted   int
 	Exporters []ExporterResult
 	Duration  time.Duration
 }
 
-// Exported is the number of spans every exporter accepted, summed over exporters.
+// Exported is the number of spans every exporter stored, summed over exporters.
 func (r FlushResult) Exported() int {
 	n := 0
 	for _, e := range r.Exporters {
@@ -85,21 +108,61 @@ func (r FlushResult) Exported() int {
 }
 
 // Dropped is the number of spans lost in this flush, summed over exporters,
-// plus the spans the full buffer refused.
+// plus the spans the full buffer refused or evicted.
 func (r FlushResult) Dropped() int {
-	n := r.Rejected
+	n := r.Rejected + r.Evicted
 	for _, e := range r.Exporters {
-		n += e.Dropped
+		n += e.DroppedSpans()
 	}
 	return n
 }
 
+// Retained is the number of spans kept for the next flush, summed over exporters.
+func (r FlushResult) Retained() int {
+	n := 0
+	for _, e := range r.Exporters {
+		n += e.Retained
+	}
+	return n
+}
+
+// DroppedReasons sums the dropped spans by reason, over exporters, with
+// the buffer's refusals ("buffer_full") and evictions ("evicted").
+func (r FlushResult) DroppedReasons() map[string]int {
+	out := map[string]int{}
+	if r.Rejected > 0 {
+		out[ReasonBufferFull] = r.Rejected
+	}
+	if r.Evicted > 0 {
+		out[ReasonEvicted] = r.Evicted
+	}
+	for _, e := range r.Exporters {
+		for k, v := range e.Dropped {
+			out[k] += v
+		}
+	}
+	return out
+}
+
+// Reasons a span is dropped outside an exporter.
+const (
+	// ReasonBufferFull: the receiver refused the spans (503).
+	ReasonBufferFull = "buffer_full"
+	// ReasonEvicted: spans kept for a retry were pushed out, oldest first,
+	// by newer ones when the budget was full.
+	ReasonEvicted = "evicted"
+	// ReasonShutdown: spans still undelivered when the environment shut down.
+	ReasonShutdown = "shutdown"
+	// ReasonAbandoned: an exporter was still busy at the flush deadline.
+	ReasonAbandoned = "deadline"
+)
+
 // New creates every component of cfg. Nothing listens or connects until Start.
-func New(ctx context.Context, cfg *config.Config, factories components.Factories, maxBufferedSpans int, logger *zap.Logger) (*Pipeline, error) {
+func New(ctx context.Context, cfg *config.Config, factories components.Factories, limits Limits, logger *zap.Logger) (*Pipeline, error) {
 	p := &Pipeline{
 		logger: logger,
-		buffer: NewBuffer(maxBufferedSpans),
-		host:   &host{extensions: map[component.ID]component.Component{}},
+		buffer: NewBuffer(limits.MaxSpans, limits.MaxBytes, len(cfg.Exporters)),
+		host:   &host{extensions: map[component.ID]component.Component{guardID: guard{}}},
 	}
 	for _, c := range cfg.Extensions {
 		ext, err := factories.Extensions[c.ID.Type()].Create(ctx, extension.Settings{
@@ -112,15 +175,24 @@ func New(ctx context.Context, cfg *config.Config, factories components.Factories
 		p.host.extensions[c.ID] = ext
 	}
 	for _, c := range cfg.Exporters {
-		exp, err := factories.Exporters[c.ID.Type()].CreateTraces(ctx, exporter.Settings{
-			ID: c.ID, TelemetrySettings: telemetry(logger, "exporter", c.ID), BuildInfo: components.BuildInfo(),
-		}, c.Config)
+		set := exporter.Settings{ID: c.ID, TelemetrySettings: telemetry(logger, "exporter", c.ID), BuildInfo: components.BuildInfo()}
+		policy := factories.ExportPolicy(c.ID.Type(), c.Config)
+		if policy.NewSender != nil {
+			sender, err := policy.NewSender(ctx, set, c.Config)
+			if err != nil {
+				return nil, fmt.Errorf("exporters::%s: %w", c.ID, err)
+			}
+			p.exporters = append(p.exporters, namedExporter{id: c.ID, sender: sender})
+			continue
+		}
+		exp, err := factories.Exporters[c.ID.Type()].CreateTraces(ctx, set, c.Config)
 		if err != nil {
 			return nil, fmt.Errorf("exporters::%s: %w", c.ID, err)
 		}
-		p.exporters = append(p.exporters, namedExporter{id: c.ID, exporter: exp, policy: factories.ExportPolicy(c.ID.Type(), c.Config)})
+		p.exporters = append(p.exporters, namedExporter{id: c.ID, sender: exporterSender{exporter: exp, policy: policy}, component: exp})
 	}
 	for _, c := range cfg.Receivers {
+		useGuard(c.Config)
 		rcv, err := factories.Receivers[c.ID.Type()].CreateTraces(ctx, receiver.Settings{
 			ID: c.ID, TelemetrySettings: telemetry(logger, "receiver", c.ID), BuildInfo: components.BuildInfo(),
 		}, c.Config, p.buffer)
@@ -148,7 +220,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	all := make([]startable, 0, len(p.extensions)+len(p.exporters)+len(p.receivers))
 	all = append(all, p.extensions...)
 	for _, e := range p.exporters {
-		all = append(all, startable{id: e.id, component: e.exporter})
+		if e.component != nil {
+			all = append(all, startable{id: e.id, component: e.component})
+		}
 	}
 	all = append(all, p.receivers...)
 	for _, c := range all {
@@ -163,36 +237,113 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	return nil
 }
 
-// Buffered returns the number of spans waiting for the next flush.
+// Buffered returns the number of spans waiting for the next flush, kept
+// ones included.
 func (p *Pipeline) Buffered() int { return p.buffer.Len() }
 
-// Flush hands everything buffered to every exporter and waits until each has
-// finished or ctx is done. Spans an exporter could not deliver by then are
-// dropped and counted: they are never kept for a later flush, because Lambda
-// may freeze or end the environment at any moment after this returns.
+// freeMemoryAbove: when the heap holds more than this from the operating
+// system at the end of a flush (a burst of large requests was decoded and
+// is now garbage), the flush hands the free memory back, so that a frozen
+// environment does not keep a burst's memory.
+const freeMemoryAbove = 8 << 20
+
+// abandonGrace is how long a flush waits past its deadline for an exporter
+// that does not honour it before returning without it.
+const abandonGrace = 20 * time.Millisecond
+
+// Flush offers every exporter the spans it kept from earlier flushes (oldest
+// first) and everything received since, and waits until each has finished
+// or ctx is done (translation included). What an exporter could not deliver
+// for a transient reason (X-Ray throttling, 5xx, unreachable, the deadline)
+// is kept for the next flush within the buffer's budget; what it cannot
+// deliver at all is dropped and counted by reason.
 func (p *Pipeline) Flush(ctx context.Context, fields ...zap.Field) FlushResult {
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()
 	start := time.Now()
-	td, spans, rejected := p.buffer.Take()
-	result := FlushResult{Spans: spans, Rejected: rejected, Exporters: make([]ExporterResult, len(p.exporters))}
-	var wg sync.WaitGroup
+	taken := p.buffer.Take()
+	result := FlushResult{Spans: taken.Spans, Rejected: taken.Rejected, Evicted: taken.Evicted, Exporters: make([]ExporterResult, len(p.exporters))}
+	done := make([]chan components.SendResult, len(p.exporters))
 	for i, e := range p.exporters {
-		batch := td
+		input := taken.Retained[i]
+		offered := taken.RetainedSpans[i] + taken.Spans
 		if i < len(p.exporters)-1 {
-			batch = ptrace.NewTraces()
-			td.CopyTo(batch)
+			cp := ptrace.NewTraces()
+			taken.New.CopyTo(cp)
+			cp.ResourceSpans().MoveAndAppendTo(input.ResourceSpans())
+		} else {
+			taken.New.ResourceSpans().MoveAndAppendTo(input.ResourceSpans())
 		}
-		wg.Add(1)
+		result.Exporters[i] = ExporterResult{ID: e.id, Offered: offered}
+		done[i] = make(chan components.SendResult, 1)
 		go func() {
-			defer wg.Done()
-			result.Exporters[i] = exportFlush(ctx, e, batch)
+			defer func() {
+				if r := recover(); r != nil {
+					recovered(p.logger, "exporter "+e.id.String(), r)
+					done[i] <- components.SendResult{Dropped: map[string]int{components.DropPanic: offered}, Err: fmt.Errorf("exporter panicked: %v", r)}
+				}
+			}()
+			if offered == 0 {
+				done[i] <- components.SendResult{}
+				return
+			}
+			done[i] <- e.sender.Send(ctx, input)
 		}()
 	}
-	wg.Wait()
+	var abandon <-chan time.Time
+	for i := range p.exporters {
+		var sr components.SendResult
+		select {
+		case sr = <-done[i]:
+		case <-orTimer(ctx, &abandon):
+			// An exporter that ignores the deadline: return without it.
+			// Its spans are lost with it.
+			sr = components.SendResult{Dropped: map[string]int{ReasonAbandoned: result.Exporters[i].Offered}, Err: fmt.Errorf("still busy %v after the flush deadline", abandonGrace)}
+		}
+		er := &result.Exporters[i]
+		er.Exported, er.Dropped, er.Repairs, er.Err = sr.Stored, sr.Dropped, sr.Repairs, sr.Err
+		er.Calls, er.FailedCalls, er.UnsentCalls = sr.Calls, sr.FailedCalls, sr.Unsent
+		if sr.RetrySpans > 0 {
+			evicted := p.buffer.Retain(i, sr.Retry, sr.RetrySpans)
+			er.Retained = sr.RetrySpans - evicted
+			if evicted > 0 {
+				if er.Dropped == nil {
+					er.Dropped = map[string]int{}
+				}
+				er.Dropped[ReasonEvicted] += evicted
+			}
+		}
+	}
 	result.Duration = time.Since(start)
 	p.log(result, fields)
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapSys-m.HeapReleased > freeMemoryAbove {
+		debug.FreeOSMemory()
+	}
 	return result
+}
+
+// orTimer returns ctx.Done() until it is closed, then a timer of
+// abandonGrace started at that moment.
+func orTimer(ctx context.Context, abandon *<-chan time.Time) <-chan time.Time {
+	if *abandon != nil {
+		return *abandon
+	}
+	select {
+	case <-ctx.Done():
+		*abandon = time.After(abandonGrace)
+		return *abandon
+	default:
+	}
+	ch := make(chan time.Time, 1)
+	go func() {
+		<-ctx.Done()
+		time.Sleep(abandonGrace)
+		ch <- time.Now()
+	}()
+	*abandon = ch
+	return ch
 }
 
 func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
@@ -200,27 +351,45 @@ func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
 		zap.Int("spans", r.Spans),
 		zap.Int("exported_spans", r.Exported()),
 		zap.Int("dropped_spans", r.Dropped()),
+		zap.Int("retained_spans", r.Retained()),
 		zap.Float64("duration_ms", float64(r.Duration.Microseconds())/1000),
 	}, fields...)
 	if r.Rejected > 0 {
 		all = append(all, zap.Int("rejected_spans", r.Rejected))
 	}
+	if reasons := r.DroppedReasons(); len(reasons) > 0 {
+		all = append(all, zap.Any("dropped_reasons", reasons))
+	}
 	var errs []error
-	failed, unattempted := 0, 0
+	failed, unsent := 0, 0
+	repairs := map[string]int{}
 	for _, e := range r.Exporters {
 		if e.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", e.ID, e.Err))
 		}
-		failed += e.FailedBatches
-		unattempted += e.UnattemptedBatches
+		failed += e.FailedCalls
+		unsent += e.UnsentCalls
+		for k, v := range e.Repairs {
+			repairs[k] += v
+		}
 	}
-	if failed > 0 || unattempted > 0 {
-		all = append(all, zap.Int("failed_batches", failed), zap.Int("unattempted_batches", unattempted))
+	if failed > 0 || unsent > 0 {
+		all = append(all, zap.Int("failed_batches", failed), zap.Int("unattempted_batches", unsent))
+	}
+	if len(repairs) > 0 {
+		all = append(all, zap.Any("repaired_documents", repairs))
+	}
+	if n := Panics(); n > 0 {
+		all = append(all, zap.Int64("panics_recovered", n))
 	}
 	switch {
-	case len(errs) > 0 || r.Rejected > 0:
+	case r.Dropped() > 0:
 		p.logger.Warn("flush dropped spans", append(all, zap.Error(errors.Join(errs...)))...)
-	case r.Spans > 0:
+	case r.Retained() > 0:
+		p.logger.Warn("flush kept spans for a retry", append(all, zap.Error(errors.Join(errs...)))...)
+	case len(errs) > 0:
+		p.logger.Warn("flush", append(all, zap.Error(errors.Join(errs...)))...)
+	case r.Spans > 0 || r.Exported() > 0:
 		p.logger.Info("flush", all...)
 	default:
 		p.logger.Debug("flush", all...)
@@ -236,8 +405,21 @@ func (p *Pipeline) Shutdown(ctx context.Context, fields ...zap.Field) FlushResul
 		}
 	}
 	result := p.Flush(ctx, fields...)
+	// What is still kept is lost with the environment.
+	if left := p.buffer.Take(); sum(left.RetainedSpans) > 0 {
+		p.logger.Warn("spans lost at shutdown", zap.Int("dropped_spans", sum(left.RetainedSpans)), zap.Any("dropped_reasons", map[string]int{ReasonShutdown: sum(left.RetainedSpans)}))
+		for i, n := range left.RetainedSpans {
+			if n > 0 {
+				if result.Exporters[i].Dropped == nil {
+					result.Exporters[i].Dropped = map[string]int{}
+				}
+				result.Exporters[i].Dropped[ReasonShutdown] += n
+				result.Exporters[i].Retained -= n
+			}
+		}
+	}
 	for i := len(p.exporters) - 1; i >= 0; i-- {
-		if err := p.exporters[i].exporter.Shutdown(ctx); err != nil {
+		if err := p.exporters[i].sender.Shutdown(ctx); err != nil {
 			p.logger.Warn("exporter shutdown failed", zap.Stringer("id", p.exporters[i].id), zap.Error(err))
 		}
 	}
@@ -247,4 +429,12 @@ func (p *Pipeline) Shutdown(ctx context.Context, fields ...zap.Field) FlushResul
 		}
 	}
 	return result
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
 }

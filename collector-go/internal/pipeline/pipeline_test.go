@@ -68,7 +68,7 @@ service:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(context.Background(), cfg, components.New(), maxSpans, logger)
+	p, err := New(context.Background(), cfg, components.New(), Limits{MaxSpans: maxSpans, MaxBytes: 64 << 20}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +170,8 @@ func TestMalformedAndOversizedOTLPGet4xxAndTheReceiverKeepsServing(t *testing.T)
 		t.Errorf("malformed JSON: status %d, want 400", resp.StatusCode)
 	}
 	big := []byte(`{"resourceSpans":[],"pad":"` + strings.Repeat("x", 4096) + `"}`)
-	if resp := testsupport.PostRaw(t, r.addr, "application/json", big); resp.StatusCode < 400 || resp.StatusCode > 499 {
-		t.Errorf("oversized body: status %d, want 4xx", resp.StatusCode)
+	if resp := testsupport.PostRaw(t, r.addr, "application/json", big); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: status %d, want 413", resp.StatusCode)
 	}
 	td, _ := testsupport.NewTrace(1)
 	if resp := testsupport.PostOTLP(t, r.addr, td); resp.StatusCode != http.StatusOK {
@@ -200,22 +200,33 @@ func TestXRayThrottlingAndServerErrorsAreRetriedInsideTheDeadline(t *testing.T) 
 	}
 }
 
-func TestUnreachableXRayDropsAfterTheDeadlineAndLogsTheCount(t *testing.T) {
+func TestXRayFailingForAWhileKeepsTheSpansForALaterFlush(t *testing.T) {
 	r := start(t, 1000, "")
 	r.xray.FailWith(http.StatusServiceUnavailable, -1)
 	td, _ := testsupport.NewTrace(3)
 	testsupport.PostOTLP(t, r.addr, td)
 
 	res := flush(t, r.pipeline, 300*time.Millisecond)
-	if res.Dropped() != 3 || res.Exported() != 0 {
-		t.Fatalf("flush = %+v, want 3 dropped", res)
+	if res.Retained() != 3 || res.Dropped() != 0 || res.Exported() != 0 {
+		t.Fatalf("flush = %+v, want 3 kept for a retry", res)
 	}
-	entries := r.logs.FilterMessage("flush dropped spans").All()
-	if len(entries) != 1 || entries[0].ContextMap()["dropped_spans"] != int64(3) {
-		t.Fatalf("want one 'flush dropped spans' log line with dropped_spans=3, got %v", entries)
+	entries := r.logs.FilterMessage("flush kept spans for a retry").All()
+	if len(entries) != 1 || entries[0].ContextMap()["retained_spans"] != int64(3) {
+		t.Fatalf("want one 'flush kept spans for a retry' line with retained_spans=3, got %v", entries)
 	}
-	if r.pipeline.Buffered() != 0 {
-		t.Errorf("dropped spans are still buffered: %d", r.pipeline.Buffered())
+	if r.pipeline.Buffered() != 3 {
+		t.Fatalf("kept spans are not buffered: %d", r.pipeline.Buffered())
+	}
+
+	r.xray.FailWith(0, 0)
+	td2, _ := testsupport.NewTrace(4)
+	testsupport.PostOTLP(t, r.addr, td2)
+	res = flush(t, r.pipeline, 5*time.Second)
+	if res.Exported() != 6 || res.Dropped() != 0 || res.Retained() != 0 || r.pipeline.Buffered() != 0 {
+		t.Fatalf("flush after X-Ray recovered = %+v, want 6 exported", res)
+	}
+	if got := len(r.xray.Documents()); got != 6 {
+		t.Errorf("X-Ray stored %d documents, want 6", got)
 	}
 }
 
@@ -228,8 +239,8 @@ func TestHangingXRayIsAbandonedAtTheDeadline(t *testing.T) {
 	go func() { done <- flush(t, r.pipeline, 200*time.Millisecond) }()
 	select {
 	case res := <-done:
-		if res.Dropped() != 3 {
-			t.Fatalf("flush = %+v, want 3 dropped", res)
+		if res.Retained() != 3 || res.Dropped() != 0 {
+			t.Fatalf("flush = %+v, want 3 kept for a retry", res)
 		}
 	case <-time.After(10 * time.Second):
 		// Without the deadline the request would wait for the exporter's
@@ -245,8 +256,9 @@ func TestFullBufferRefusesSpansAndCountsThem(t *testing.T) {
 	if resp := testsupport.PostOTLP(t, r.addr, td1); resp.StatusCode != http.StatusOK {
 		t.Fatalf("first batch status %d", resp.StatusCode)
 	}
-	if resp := testsupport.PostOTLP(t, r.addr, td2); resp.StatusCode == http.StatusOK {
-		t.Fatal("second batch accepted beyond the buffer limit")
+	resp := testsupport.PostOTLP(t, r.addr, td2)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("second batch beyond the buffer limit: status %d, Retry-After %q, want 503 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	res := flush(t, r.pipeline, 5*time.Second)
 	if res.Exported() != 3 || res.Rejected != 3 || res.Dropped() != 3 {

@@ -11,13 +11,13 @@ import (
 
 // StartFromURI loads the configuration at uri, builds the pipeline with the
 // built-in components and starts it.
-func StartFromURI(ctx context.Context, uri string, maxBufferedSpans int, logger *zap.Logger) (*Pipeline, error) {
+func StartFromURI(ctx context.Context, uri string, limits Limits, logger *zap.Logger) (*Pipeline, error) {
 	factories := components.New()
 	cfg, err := config.Load(ctx, uri, factories, logger.Named("config"))
 	if err != nil {
 		return nil, err
 	}
-	p, err := New(ctx, cfg, factories, maxBufferedSpans, logger.Named("pipeline"))
+	p, err := New(ctx, cfg, factories, limits, logger.Named("pipeline"))
 	if err != nil {
 		return nil, err
 	}
