@@ -15,8 +15,8 @@ func TestConfigurationErrorsDoNotEchoTheConfiguration(t *testing.T) {
 	const secret = "s3cr3t-token-value"
 	for name, uri := range map[string]string{
 		"invalid YAML":    "yaml:exporters: {awsxray: {region: " + secret + ", : [}",
-		"wrong type":      "yaml:receivers: {otlp: {protocols: {http: {endpoint: 127.0.0.1:4318}}}}\nexporters: {awsxray: {region: us-east-1, max_retries: " + secret + "}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}",
-		"unknown section": "yaml:receivers: {otlp: {protocols: {http: {endpoint: 127.0.0.1:4318}}}}\nexporters: {nope: {token: " + secret + "}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [nope]}}}",
+		"wrong type":      "yaml:receivers: {otlp: {protocols: {http: {endpoint: " + contract.OTLPHTTPListen + "}}}}\nexporters: {awsxray: {region: us-east-1, max_retries: " + secret + "}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray]}}}",
+		"unknown section": "yaml:receivers: {otlp: {protocols: {http: {endpoint: " + contract.OTLPHTTPListen + "}}}}\nexporters: {nope: {token: " + secret + "}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [nope]}}}",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(context.Background(), uri, components.New(), zap.NewNop())
