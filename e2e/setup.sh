@@ -4,7 +4,10 @@
 #   - the Lambda emulator's set-up (tools/lambda-emulator/setup.sh: system packages, aws-lambda-ric
 #     for Node.js 22 and 24, moto[server])
 #   - npm ci here (what the e2e app's functions import, esbuild for their bundles)
-#   - the official runtime interface emulator, when the Go module proxy serves it
+#   - the official runtime interface emulator, built from its source in
+#     ../shared/third_party/aws-lambda-runtime-interface-emulator (beside the repository; Go and the
+#     Go module proxy for its dependencies); skipped, and its scenarios with it, only when that
+#     folder is absent
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,19 +27,29 @@ else
 fi
 
 step "Official runtime interface emulator (aws-lambda-rie)"
+RIE_SOURCE="$E2E_DIR/../../shared/third_party/aws-lambda-runtime-interface-emulator"
 RIE_BIN="$CACHE/bin/aws-lambda-rie"
-if [ -x "$RIE_BIN" ]; then
-  note "present"
+RIE_STAMP="$CACHE/bin/aws-lambda-rie.source"
+if [ ! -d "$RIE_SOURCE" ]; then
+  note "skipped: $RIE_SOURCE is absent; the aws-lambda-rie scenarios will be skipped"
+elif [ -x "$RIE_BIN" ] && [ -f "$RIE_STAMP" ] && cmp -s "$RIE_SOURCE/SOURCE" "$RIE_STAMP"; then
+  note "present, built from $(cat "$RIE_STAMP")"
 elif ! command -v go >/dev/null 2>&1; then
-  note "skipped: no Go toolchain; the aws-lambda-rie scenario will be skipped"
+  echo "error: building aws-lambda-rie from $RIE_SOURCE needs Go on the PATH" >&2
+  exit 1
 else
-  # The module declares its path as go.amzn.com, so it is built through e2e/rie/go.mod, which
-  # replaces go.amzn.com with the GitHub module at a pinned commit.
-  if (cd "$E2E_DIR/rie" && GOFLAGS=-mod=mod GOBIN="$CACHE/bin" go install go.amzn.com/cmd/aws-lambda-rie >"$CACHE/rie.log" 2>&1); then
-    note "installed to $RIE_BIN"
+  # The source folder may be read-only: build from a copy.
+  rm -rf "$CACHE/rie-src"
+  cp -R "$RIE_SOURCE" "$CACHE/rie-src"
+  chmod -R u+w "$CACHE/rie-src"
+  mkdir -p "$CACHE/bin"
+  if (cd "$CACHE/rie-src" && CGO_ENABLED=0 go build -o "$RIE_BIN" ./cmd/aws-lambda-rie) >"$CACHE/rie.log" 2>&1; then
+    cp "$RIE_SOURCE/SOURCE" "$RIE_STAMP"
+    note "built $RIE_BIN from $(cat "$RIE_STAMP")"
   else
-    note "not available: $(grep -m1 -E 'Forbidden|not available|error' "$CACHE/rie.log" || tail -1 "$CACHE/rie.log")"
-    note "the aws-lambda-rie scenario will be skipped"
+    cat "$CACHE/rie.log" >&2
+    echo "error: could not build aws-lambda-rie from $RIE_SOURCE (log above, also in $CACHE/rie.log)" >&2
+    exit 1
   fi
 fi
 

@@ -128,6 +128,28 @@ describe('Lambda environment emulator', () => {
     assert.deepEqual(json(next), { ok: true });
   });
 
+  test('an extension that dies mid-invocation fails it with Extension.Crash and resets the environment', async () => {
+    await (await service.invoke('behaviours', {})).done;
+    const env = service.environments('behaviours').at(-1);
+    const recorder = env.processes.get('extension:recorder');
+    const pending = service.invoke('behaviours', { sleepMs: 500 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    process.kill(recorder.child.pid, 'SIGKILL');
+    const result = await pending;
+    assert.equal(result.functionError, 'Unhandled');
+    assert.equal(json(result).errorType, 'Extension.Crash');
+    assert.match(json(result).errorMessage, new RegExp(`^RequestId: ${result.requestId} Error: `));
+    const record = await result.done;
+    assert.equal(record.status, 'failure');
+    assert.ok(record.respondedAt - record.startedAt < 450, 'the invocation failed when the extension died, not when the handler finished');
+    assert.equal(env.phase, 'dead');
+    assert.deepEqual(env.shutdowns.map((s) => s.reason), ['failure']);
+    assert.equal(env.sandbox.pids().length, 0, 'the runtime was stopped with the environment');
+    const next = await service.invoke('behaviours', {});
+    assert.deepEqual(json(next), { ok: true });
+    assert.notEqual(service.environments('behaviours').at(-1), env, 'a new environment serves the next invocation');
+  });
+
   test('a handler the runtime cannot load fails Init with the runtime’s init error', async () => {
     const result = await service.invoke('missing-handler', {});
     assert.equal(result.functionError, 'Unhandled');

@@ -1,4 +1,5 @@
-// Fail-open scenarios: the function answers whatever happens to X-Ray or to the collector.
+// Failure scenarios: the function answers whatever happens to X-Ray, and without a collector; a
+// collector that dies fails the invocation in progress with Extension.Crash, as Lambda does.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -57,7 +58,7 @@ describe('f. X-Ray stand-in down', () => {
   }
 });
 
-describe('g. collector missing or crashing', () => {
+describe('g. collector missing or dying', () => {
   test('without the collector layer the functions still answer, fetch and SDK call included', async () => {
     const p = await startPipeline('collector-missing', {
       adjust: (fn) => ({ ...fn, layerDirs: fn.layerDirs.filter((dir) => !existsSync(join(dir, 'extensions'))) }),
@@ -72,7 +73,7 @@ describe('g. collector missing or crashing', () => {
     }
   });
 
-  test('a collector killed mid-invocation: that invocation answers, and the next one too', async () => {
+  test('a collector killed mid-invocation: the invocation fails with Extension.Crash, as on Lambda, the environment is reset, and the next one answers', async () => {
     const p = await startPipeline('collector-crash');
     try {
       const slow = p.functions.Slow.name;
@@ -83,12 +84,17 @@ describe('g. collector missing or crashing', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       process.kill(collector.child.pid, 'SIGKILL');
       const result = await pending;
-      assert.equal(result.functionError, undefined, result.payload.toString());
-      assert.deepEqual(json(result), { slept: 600 });
-      await result.done;
+      assert.equal(result.functionError, 'Unhandled');
+      assert.equal(json(result).errorType, 'Extension.Crash', result.payload.toString());
+      assert.match(json(result).errorMessage, new RegExp(`^RequestId: ${result.requestId} Error: (signal: killed|exit status \\d+)$`));
+      const record = await result.done;
+      assert.equal(record.status, 'failure');
+      assert.equal(env.phase, 'dead', 'Lambda resets an environment whose extension died');
+      assert.deepEqual(env.shutdowns.map((s) => s.reason), ['failure']);
       const next = await p.service.invoke(slow, {});
       assert.equal(next.functionError, undefined, next.payload.toString());
-      assert.equal(p.service.environments(slow).length, 2, 'Lambda resets an environment whose extension died');
+      assert.deepEqual(json(next), { slept: 0 });
+      assert.equal(p.service.environments(slow).length, 2, 'a new environment serves the next invocation');
     } finally {
       await p.stop();
     }

@@ -1,89 +1,123 @@
 // h. The collector under the official runtime interface emulator (aws-lambda-rie), which serves
 // the Runtime and Extensions APIs but not the Telemetry API: the collector must fall back to
-// flushing on the next event or on SHUTDOWN, and invocations must complete.
-// The official emulator runs when e2e/setup.sh could install it (it reports why not); the same
-// fallback always runs under this project's emulator with its Telemetry API answering as
-// aws-lambda-rie does (202 Telemetry.NotSupported).
+// flushing on the next event or on SHUTDOWN, and invocations must complete. The same fallback
+// always runs under this project's emulator with its Telemetry API answering as aws-lambda-rie
+// does (202 Telemetry.NotSupported).
+// i, j, g under aws-lambda-rie: a timed-out invocation and an uncaught exception still show in
+// X-Ray with their handler segment (cut-short.test.mjs has them under this project's emulator),
+// and a collector that dies fails the invocation with Extension.Crash.
+// aws-lambda-rie is built by e2e/setup.sh from ../shared/third_party/aws-lambda-runtime-interface-emulator;
+// these scenarios are skipped only when that folder is absent.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { collectorConfigOverrides, lambdaEnvironment, nodeDirFor, runtimeDirFor, RUNTIME_HOOK, Sandbox } from '../../tools/lambda-emulator/index.mjs';
+import { assertCutShortTrace, SLOW_SPANS } from './cut-short.mjs';
 import { E2E_DIR, WORK_ROOT } from './harness.mjs';
-import { startPipeline } from './pipeline-fixture.mjs';
+import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
 
-function findRie() {
-  const cached = join(E2E_DIR, '.cache', 'bin', 'aws-lambda-rie');
-  if (existsSync(cached)) return cached;
-  try {
-    return execFileSync('sh', ['-c', 'command -v aws-lambda-rie'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+const RIE_SOURCE = resolve(E2E_DIR, '..', '..', 'shared', 'third_party', 'aws-lambda-runtime-interface-emulator');
+const RIE = join(E2E_DIR, '.cache', 'bin', 'aws-lambda-rie');
+const skip = existsSync(RIE_SOURCE) ? false : `${RIE_SOURCE} is absent: aws-lambda-rie cannot be built here`;
 
-const RIE = findRie();
-const skip = RIE ? false : 'aws-lambda-rie is not installed: e2e/setup.sh could not build it here (see its output)';
-
-/** POSTs an event to the emulator's invoke path through a Unix socket. */
-function invokeRie(socketPath, event) {
+/** POSTs an event to aws-lambda-rie's invoke path through a Unix socket. */
+function invokeRie(socketPath, event, headers = {}) {
   const body = Buffer.from(JSON.stringify(event));
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method: 'POST', path: '/2015-03-31/functions/function/invocations', headers: { 'Content-Length': body.length } }, (res) => {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath, method: 'POST', path: '/2015-03-31/functions/function/invocations', headers: { 'Content-Length': body.length, ...headers } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolvePromise({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
     });
     req.on('error', reject);
     req.end(body);
   });
 }
 
-describe('h. collector under the official runtime interface emulator', () => {
-  let p;
-  let sandbox;
-  let socketPath;
+/**
+ * Runs one function of the e2e app under aws-lambda-rie in a sandbox of its own: its layers at
+ * /opt, its code at /var/task, the Node.js runtime of its major, X-Ray reachable at moto's port.
+ */
+async function startRie(p, fnKey) {
+  assert.ok(existsSync(RIE), `${RIE} is missing although ${RIE_SOURCE} exists: run e2e/setup.sh (as root), which builds it`);
+  const fn = p.functions[fnKey];
+  const major = Number(/nodejs(\d+)/.exec(fn.runtime)[1]);
+  const workDir = join(WORK_ROOT, `rie-${fnKey}`, 'sandbox');
+  rmSync(workDir, { recursive: true, force: true });
+  const optDir = join(workDir, 'opt');
+  mkdirSync(optDir, { recursive: true });
+  for (const layer of fn.layerDirs) cpSync(layer, optDir, { recursive: true });
   const lines = [];
+  const sandbox = await Sandbox.create({
+    workDir,
+    mounts: { '/opt': optDir, '/var/task': fn.codeDir, '/var/runtime': runtimeDirFor(major), '/var/lang': nodeDirFor(major) },
+    forwards: [{ port: p.moto.port, socketPath: p.service.xraySocket }],
+    log: (line) => lines.push(line),
+  });
+  const xrayInside = `http://127.0.0.1:${p.moto.port}`;
+  const env = lambdaEnvironment(fn, {
+    runtimeApi: '127.0.0.1:9001',
+    credentials: p.service.credentials,
+    overrides: { ...collectorConfigOverrides(fn.environment, optDir, xrayInside), AWS_ENDPOINT_URL: xrayInside, AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds) },
+  });
+  sandbox.spawn([RIE, '/var/lang/bin/node', '--import', RUNTIME_HOOK, '/var/runtime/index.mjs'], { env, cwd: '/var/task', onLine: (_s, line) => lines.push(line) });
+  const socketPath = await sandbox.exposeInside('127.0.0.1', 8080);
+  const invoke = async (event, headers) => {
+    let answer;
+    for (let attempt = 0; attempt < 50 && !answer; attempt++) {
+      answer = await invokeRie(socketPath, event, headers).catch(() => undefined);
+      if (!answer) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(answer, `aws-lambda-rie did not answer:\n${lines.join('\n')}`);
+    return answer;
+  };
+  return { sandbox, lines, invoke, explain: () => `\naws-lambda-rie and its processes said:\n${lines.slice(-80).join('\n')}` };
+}
+
+/**
+ * The trace holding the span whose attributes carry `marker`. aws-lambda-rie passes the runtime no
+ * trace header of its own (its tracer is a no-op), so the handler span starts a trace of its own.
+ */
+async function traceWithMarker(reader, marker, timeoutMs = 8000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const traces = await reader.traces(await reader.traceIds());
+    const found = traces.find((t) => t.nodes.some((n) => n.name === 'before-sleep' && JSON.stringify(n.doc).includes(marker)));
+    if ((found && SLOW_SPANS.every((name) => found.nodes.some((n) => n.name === name))) || Date.now() > until) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The PID of the collector extension inside a sandbox, from /proc. */
+function collectorPid(sandbox) {
+  for (const pid of sandbox.pids()) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].endsWith(`/${COLLECTOR_EXTENSION}`)) return pid;
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+describe('h. collector under the official runtime interface emulator', { skip }, () => {
+  let p;
+  let rie;
   before(async () => {
-    if (skip) return;
     p = await startPipeline('rie');
-    const fn = p.functions.Backend;
-    const workDir = join(WORK_ROOT, 'rie', 'sandbox');
-    rmSync(workDir, { recursive: true, force: true });
-    const optDir = join(workDir, 'opt');
-    mkdirSync(optDir, { recursive: true });
-    for (const layer of fn.layerDirs) cpSync(layer, optDir, { recursive: true });
-    sandbox = await Sandbox.create({
-      workDir,
-      mounts: { '/opt': optDir, '/var/task': fn.codeDir, '/var/runtime': runtimeDirFor(22), '/var/lang': nodeDirFor(22) },
-      forwards: [{ port: p.moto.port, socketPath: p.service.xraySocket }],
-      log: (line) => lines.push(line),
-    });
-    const xrayInside = `http://127.0.0.1:${p.moto.port}`;
-    const env = lambdaEnvironment(fn, {
-      runtimeApi: '127.0.0.1:9001',
-      credentials: p.service.credentials,
-      overrides: { ...collectorConfigOverrides(fn.environment, optDir, xrayInside), AWS_ENDPOINT_URL: xrayInside, AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds) },
-    });
-    sandbox.spawn([RIE, '/var/lang/bin/node', '--import', RUNTIME_HOOK, '/var/runtime/index.mjs'], { env, cwd: '/var/task', onLine: (_s, line) => lines.push(line) });
-    socketPath = await sandbox.exposeInside('127.0.0.1', 8080);
+    rie = await startRie(p, 'Backend');
   });
   after(async () => {
-    await sandbox?.destroy();
+    await rie?.sandbox.destroy();
     await p?.stop();
   });
 
-  test('invocations complete and spans arrive in X-Ray without the Telemetry API', { skip }, async () => {
-    let first;
-    for (let attempt = 0; attempt < 50 && !first; attempt++) {
-      first = await invokeRie(socketPath, { name: 'rie-1' }).catch(() => undefined);
-      if (!first) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(first, `aws-lambda-rie did not answer:\n${lines.join('\n')}`);
+  test('invocations complete and spans arrive in X-Ray without the Telemetry API', async () => {
+    const first = await rie.invoke({ name: 'rie-1' });
     assert.equal(first.status, 200, first.body);
-    const second = await invokeRie(socketPath, { name: 'rie-2' });
+    const second = await rie.invoke({ name: 'rie-2' });
     assert.equal(second.status, 200, second.body);
     // The first invocation's spans are flushed by the next event at the latest.
     const until = Date.now() + 10_000;
@@ -92,7 +126,57 @@ describe('h. collector under the official runtime interface emulator', () => {
       fortunes = (await p.reader.allNodes()).filter((n) => n.name === 'pick-fortune').length;
       if (fortunes < 1) await new Promise((r) => setTimeout(r, 200));
     }
-    assert.ok(fortunes >= 1, `no span reached X-Ray under aws-lambda-rie:\n${lines.join('\n')}`);
+    assert.ok(fortunes >= 1, `no span reached X-Ray under aws-lambda-rie${rie.explain()}`);
+  });
+});
+
+describe('i, j, g. cut-short invocations under the official runtime interface emulator', { skip }, () => {
+  let p;
+  let rie;
+  before(async () => {
+    p = await startPipeline('rie-slow');
+    rie = await startRie(p, 'Slow');
+    // Warm: aws-lambda-rie's timeout of the first invocation includes Init.
+    const warm = await rie.invoke({});
+    assert.equal(warm.status, 200, warm.body);
+  });
+  after(async () => {
+    await rie?.sandbox.destroy();
+    await p?.stop();
+  });
+
+  test('i. a timed-out invocation: its handler segment is a Sandbox.Timedout fault with its spans attached', async () => {
+    const marker = `rie-timeout-${Date.now()}`;
+    const answer = await rie.invoke({ sleepMs: 10_000, marker, flush: false });
+    assert.match(answer.body, /Task timed out/);
+    const found = await traceWithMarker(p.reader, marker);
+    assert.ok(found, `no trace with ${marker} in X-Ray${rie.explain()}`);
+    assertCutShortTrace(found.nodes, { parentId: undefined, exceptionType: 'Sandbox.Timedout', explain: rie.explain() });
+  });
+
+  test('j. an uncaught exception: its handler segment is a fault naming the error, with its spans attached', async () => {
+    const marker = `rie-uncaught-${Date.now()}`;
+    const answer = await rie.invoke({ sleepMs: 1000, marker, crash: 'throw', flush: false });
+    assert.match(answer.body, new RegExp(`uncaught in a timer \\(${marker}\\)`));
+    const found = await traceWithMarker(p.reader, marker);
+    assert.ok(found, `no trace with ${marker} in X-Ray${rie.explain()}`);
+    assertCutShortTrace(found.nodes, { parentId: undefined, message: new RegExp(`uncaught in a timer \\(${marker}\\)`), explain: rie.explain() });
+  });
+
+  test('g. a collector killed mid-invocation: aws-lambda-rie fails it with Extension.Crash, as this project\'s emulator does', async () => {
+    const warm = await rie.invoke({});
+    assert.equal(warm.status, 200, warm.body);
+    const pending = rie.invoke({ sleepMs: 600 });
+    await new Promise((r) => setTimeout(r, 200));
+    const pid = collectorPid(rie.sandbox);
+    assert.ok(pid, `no collector process in the sandbox${rie.explain()}`);
+    process.kill(pid, 'SIGKILL');
+    const answer = await pending;
+    const body = JSON.parse(answer.body);
+    assert.equal(body.errorType, 'Extension.Crash', answer.body);
+    assert.match(body.errorMessage, /^RequestId: \S+ Error: signal: killed$/);
+    const next = await rie.invoke({});
+    assert.deepEqual(JSON.parse(next.body), { slept: 0 }, `the next invocation answers after the reset${rie.explain()}`);
   });
 });
 

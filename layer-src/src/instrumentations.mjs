@@ -41,11 +41,11 @@ export function selectInstrumentations(env) {
  * Reads the chosen instrumentations' code, without enabling anything yet. Done before the ES
  * module hook is registered, so that these files load without passing through it.
  * @param {string[]} names
- * @returns {Promise<Array<(env: NodeJS.ProcessEnv) => import('@opentelemetry/instrumentation').Instrumentation>>}
+ * @returns {Promise<Array<(env: NodeJS.ProcessEnv, options?: {awsLambda?: object}) => import('@opentelemetry/instrumentation').Instrumentation>>}
  */
 export async function importInstrumentations(names) {
   return Promise.all(names.map(async (name) => {
-    if (name === ALWAYS_ENABLED) return () => new AwsLambdaInstrumentation();
+    if (name === ALWAYS_ENABLED) return (_env, options) => new AwsLambdaInstrumentation(options?.awsLambda);
     return (await OPTIONAL_MODULES[name]()).createInstrumentation;
   }));
 }

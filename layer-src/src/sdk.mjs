@@ -3,9 +3,10 @@ import { configureDiagnostics } from './diagnostics.mjs';
 import { registerEsmHook } from './esm-hook.mjs';
 import { makeHandlerExportsPatchable } from './handler-exports.mjs';
 import { importInstrumentations, selectInstrumentations } from './instrumentations.mjs';
+import { InvocationEnd } from './invocation-end.mjs';
 import { createPropagator } from './propagation.mjs';
 import { createResource } from './resource.mjs';
-import { createTracerProvider } from './tracer-provider.mjs';
+import { createTracerProvider, tracesUrl } from './tracer-provider.mjs';
 
 export { SHARED_PACKAGES } from './shared-packages.mjs';
 
@@ -23,15 +24,18 @@ export async function startTracing(env) {
   configureDiagnostics(env);
   const names = selectInstrumentations(env);
   const propagator = createPropagator(env);
-  const tracerProvider = createTracerProvider({ resource: createResource(env), env });
+  const invocationEnd = new InvocationEnd({ tracesUrl: tracesUrl(env) });
+  const tracerProvider = createTracerProvider({ resource: createResource(env), env, invocationEnd });
+  invocationEnd.setFlush(() => tracerProvider.forceFlush());
 
   const factories = await importInstrumentations(names);
   await registerEsmHook(env, names.flatMap((name) => PATCHED_BUILTINS[name] ?? []));
   // Constructing an instrumentation enables its module hooks: after the handler's own hook.
   makeHandlerExportsPatchable(env);
-  const instrumentations = factories.map((create) => create(env));
+  const instrumentations = factories.map((create) => create(env, { awsLambda: invocationEnd.instrumentationConfig() }));
 
   tracerProvider.register({ propagator: propagator ?? null });
   registerInstrumentations({ tracerProvider, instrumentations });
+  invocationEnd.listen();
   return tracerProvider;
 }

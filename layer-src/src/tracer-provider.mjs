@@ -21,18 +21,32 @@ export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 500;
 /**
  * A tracer provider with X-Ray trace IDs and a batch span processor: spans are queued in memory
  * and exported to the collector when the AWS Lambda instrumentation force-flushes the provider at
- * the end of each invocation, so no span is exported on the handler's hot path.
- * @param {{ resource: import('@opentelemetry/resources').Resource, env: NodeJS.ProcessEnv }} options
+ * the end of each invocation, so no span is exported on the handler's hot path. With
+ * `invocationEnd` (src/invocation-end.mjs), it also sees every span start, end and export, to
+ * end an invocation cut short by a timeout or an exit.
+ * @param {{ resource: import('@opentelemetry/resources').Resource, env: NodeJS.ProcessEnv, invocationEnd?: import('./invocation-end.mjs').InvocationEnd }} options
  */
-export function createTracerProvider({ resource, env }) {
+export function createTracerProvider({ resource, env, invocationEnd }) {
   const exporter = new OTLPTraceExporter(exporterOptions(env));
+  const batch = new BatchSpanProcessor(invocationEnd ? invocationEnd.wrapExporter(exporter) : exporter);
   return new NodeTracerProvider({
     resource,
     // X-Ray rejects trace IDs whose first 8 hex digits are not the epoch seconds of the trace start.
     // https://docs.aws.amazon.com/xray/latest/devguide/xray-api-sendingdata.html#xray-api-traceids
     idGenerator: new AWSXRayIdGenerator(),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    spanProcessors: invocationEnd ? [invocationEnd, batch] : [batch],
   });
+}
+
+/**
+ * The URL the exporter sends to, as it derives it: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is,
+ * else OTEL_EXPORTER_OTLP_ENDPOINT with `v1/traces` appended, else the collector's.
+ * @param {NodeJS.ProcessEnv} env
+ */
+export function tracesUrl(env) {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/?$/, '/')}v1/traces`;
+  return DEFAULT_TRACES_URL;
 }
 
 /**

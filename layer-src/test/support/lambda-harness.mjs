@@ -9,6 +9,8 @@
 // HARNESS_LOADER=auto (default): import() for .mjs and for .js under "type": "module", require()
 // for other .js and .cjs, as the Node.js 22 runtime does. HARNESS_LOADER=import: import() for all
 // files, as the Node.js 24 runtime does.
+// An invocation may give `timeoutMs`, the function timeout its context counts down from (default
+// 30 s); the harness, unlike Lambda, does not stop a handler at its deadline.
 // Each invocation prints one line: RESULT <json>. With HARNESS_REPORT_READY=1, it first prints
 // READY <milliseconds since the process started> <milliseconds of CPU used, all threads> once the
 // handler is loaded, and DURATION <milliseconds> <milliseconds of CPU> after each invocation (the handler's promise,
@@ -32,11 +34,11 @@ if (process.env.HARNESS_REPORT_READY === '1') {
 }
 
 let sequence = 0;
-for (const { event, traceHeader } of invocations) {
+for (const { event, traceHeader, timeoutMs } of invocations) {
   sequence += 1;
   if (traceHeader) process.env._X_AMZN_TRACE_ID = traceHeader;
   else delete process.env._X_AMZN_TRACE_ID;
-  const context = lambdaContext(sequence);
+  const context = lambdaContext(sequence, timeoutMs);
   try {
     const start = performance.now();
     const startCpu = process.cpuUsage();
@@ -69,8 +71,8 @@ function isTypeModule(directory) {
 }
 
 /** The context object's documented properties. https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html */
-function lambdaContext(sequence) {
-  const deadline = Date.now() + 30_000;
+function lambdaContext(sequence, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
   const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
   return {
     functionName,

@@ -46,9 +46,11 @@ export function lambdaEnvironment({ taskRoot, handler, functionName = 'orders-ap
 /**
  * Runs the harness in a child process with the current Node.js binary and the preload loaded
  * through NODE_OPTIONS, like Lambda does. Resolves with each invocation's result and the output.
- * @param {{ env: Record<string, string>, invocations: object[], preload?: boolean, loader?: 'auto' | 'import', extraNodeOptions?: string }} options
+ * With `exitCodes`, a harness exiting with one of them resolves too (with `code` set), as when a
+ * handler crashes the process.
+ * @param {{ env: Record<string, string>, invocations: object[], preload?: boolean, loader?: 'auto' | 'import', extraNodeOptions?: string, exitCodes?: number[] }} options
  */
-export function runHandler({ env, invocations, preload = true, loader = 'auto', extraNodeOptions = '' }) {
+export function runHandler({ env, invocations, preload = true, loader = 'auto', extraNodeOptions = '', exitCodes = [] }) {
   const nodeOptions = [extraNodeOptions, preload ? `--import ${preloadInit}` : ''].filter(Boolean).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [harness], {
@@ -70,11 +72,11 @@ export function runHandler({ env, invocations, preload = true, loader = 'auto', 
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const results = stdout.split('\n').filter((line) => line.startsWith('RESULT ')).map((line) => JSON.parse(line.slice(7)));
-      if (code !== 0) {
+      if (code !== 0 && !exitCodes.includes(code)) {
         reject(new Error(`harness exited with ${code ?? signal}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
         return;
       }
-      resolve({ results, stdout, stderr });
+      resolve({ results, stdout, stderr, code });
     });
   });
 }

@@ -7,6 +7,9 @@
 //    event/next again. Then Lambda freezes the environment until the next invocation.
 //  - A timeout or a runtime crash resets the environment: the runtime is stopped and extensions get
 //    SHUTDOWN with the reason; the next invocation initializes a new environment.
+//  - An extension that exits during an invocation fails it: the caller gets `Extension.Crash` (unless
+//    the runtime has answered already) and the environment is reset, as Lambda and aws-lambda-rie do
+//    (its rapid/handlers.go watchEvents stores fatalerror.AgentCrash and cancels the invoke flow).
 //  - Shutdown: SIGTERM to the runtime, SHUTDOWN to extensions; 2,000 ms in all with external
 //    extensions, then SIGKILL
 //    (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-shutdown).
@@ -24,6 +27,8 @@ import { deferred, sendError, withTimeout } from './http-util.mjs';
 export const INIT_LIMIT_MS = 10_000;
 /** The Shutdown phase limit with external extensions. */
 export const SHUTDOWN_LIMIT_MS = 2_000;
+/** Signals as Go's syscall.Signal.String() names them in aws-lambda-rie's error messages. */
+const SIGNAL_NAMES = { SIGKILL: 'killed', SIGTERM: 'terminated', SIGSEGV: 'segmentation fault', SIGABRT: 'aborted', SIGINT: 'interrupt', SIGBUS: 'bus error' };
 /** Where AWS_LAMBDA_RUNTIME_API points inside every environment. */
 export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
 
@@ -168,8 +173,10 @@ export class ExecutionEnvironment {
     const tracing = { type: 'X-Amzn-Trace-Id', value: traceHeader };
     this.telemetryApi.emit('platform.start', { requestId, version: '$LATEST', tracing });
     this.extensionsApi.deliver({ eventType: 'INVOKE', deadlineMs, requestId, invokedFunctionArn: fn.arn, tracing });
+    // A process of the environment that exits during the invocation: the runtime or an extension.
     const crashed = deferred();
-    this.runtimeCrash = crashed;
+    this.crash = crashed;
+    if (this.needsReset) crashed.resolve({ kind: 'crash', ...this.needsReset });
     const outcome = await withTimeout(
       Promise.race([this.runtimeApi.dispatch({ requestId, payload, deadlineMs, functionArn: fn.arn, traceHeader }), crashed.promise]),
       deadlineMs - Date.now(),
@@ -179,11 +186,12 @@ export class ExecutionEnvironment {
     if (outcome.timedOut || outcome.value.kind === 'crash') {
       const timedOut = outcome.timedOut;
       record.status = timedOut ? 'timeout' : 'failure';
-      const errorMessage = timedOut
-        ? `${new Date().toISOString()} ${requestId} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`
-        : `RequestId: ${requestId} Error: Runtime exited with error: ${outcome.value.detail}`;
-      response.resolve({ kind: 'error', errorType: timedOut ? 'Sandbox.Timedout' : 'Runtime.ExitError', body: Buffer.from(JSON.stringify({ errorType: timedOut ? 'Sandbox.Timedout' : 'Runtime.ExitError', errorMessage })) });
-      this.telemetryApi.emit('platform.runtimeDone', { requestId, status: record.status, metrics: { durationMs, producedBytes: 0 }, tracing });
+      const { errorType, errorMessage } = timedOut
+        ? { errorType: 'Sandbox.Timedout', errorMessage: `${new Date().toISOString()} ${requestId} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds` }
+        : crashError(requestId, outcome.value);
+      record.errorType = errorType;
+      response.resolve({ kind: 'error', errorType, body: Buffer.from(JSON.stringify({ errorType, errorMessage })) });
+      this.telemetryApi.emit('platform.runtimeDone', { requestId, status: record.status, errorType, metrics: { durationMs, producedBytes: 0 }, tracing });
       this.telemetryApi.emit('platform.report', { requestId, status: record.status, metrics: this.#reportMetrics(durationMs), tracing });
       this.runtimeApi.abandonCurrent();
       await this.#reset(timedOut ? 'timeout' : 'failure');
@@ -201,12 +209,25 @@ export class ExecutionEnvironment {
     });
     // The invocation ends when the runtime is back in /next and every extension has called
     // event/next; extensions get until the function deadline.
+    // A process that exits now (the runtime after posting an error, an extension while it
+    // exports) fails the invocation after its response and resets the environment.
     const settled = await withTimeout(
-      Promise.all([this.runtimeApi.whenWaitingForNext(), this.extensionsApi.whenAllIdle()]).then(() => 'idle').catch(() => 'idle'),
+      Promise.race([
+        Promise.all([this.runtimeApi.whenWaitingForNext(), this.extensionsApi.whenAllIdle()]).then(() => 'idle').catch(() => 'idle'),
+        crashed.promise,
+      ]),
       deadlineMs - Date.now(),
     );
     record.extensionsDoneAt = Date.now();
     const total = record.extensionsDoneAt - record.startedAt;
+    if (!settled.timedOut && settled.value?.kind === 'crash') {
+      record.status = 'failure';
+      record.errorType = crashError(requestId, settled.value).errorType;
+      this.log('emulator', `${requestId}: ${settled.value.process} exited after the response: the invocation fails with ${record.errorType}`);
+      this.telemetryApi.emit('platform.report', { requestId, status: 'failure', errorType: record.errorType, metrics: this.#reportMetrics(total), tracing });
+      await this.#reset('failure');
+      return record;
+    }
     if (settled.timedOut) {
       record.status = 'timeout';
       this.log('emulator', `${requestId}: extensions ${this.#busyExtensions().join(', ')} did not call event/next before the deadline`);
@@ -296,12 +317,14 @@ export class ExecutionEnvironment {
       exited.resolve();
       if (this.phase === 'shutting-down' || this.phase === 'dead') return;
       this.log('emulator', `${name} exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`);
-      if (name === 'runtime') {
-        this.runtimeCrash?.resolve({ kind: 'crash', detail: signal ? `signal: ${signal}` : `exit status ${code}` });
-      } else {
-        // An extension that dies takes the environment down after the current invocation.
-        this.needsReset = `${name} exited`;
-      }
+      // Wording of aws-lambda-rie's ProcessTermination.String(); its watchEvents says "exit code 0"
+      // for an extension that exits cleanly.
+      const detail = signal ? `signal: ${SIGNAL_NAMES[signal] ?? signal}` : (code === 0 && name !== 'runtime' ? 'exit code 0' : `exit status ${code}`);
+      const crash = { process: name, detail };
+      // The environment is reset at the latest before the next invocation; an invocation in
+      // progress fails at once (this.crash).
+      this.needsReset ??= crash;
+      if (this.phase === 'invoking') this.crash?.resolve({ kind: 'crash', ...crash });
       onUnexpectedExit(code, signal);
     });
     return entry;
@@ -350,6 +373,19 @@ function postToSocket(socketPath, url, body) {
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * The error an invocation fails with when a process of its environment exits: `Runtime.ExitError`
+ * for the runtime, `Extension.Crash` for an extension (aws-lambda-rie: fatalerror.RuntimeExit,
+ * fatalerror.AgentCrash, message from interop.GetErrorResponseWithFormattedErrorMessage).
+ * @param {string} requestId
+ * @param {{process: string, detail: string}} crash
+ */
+export function crashError(requestId, crash) {
+  return crash.process === 'runtime'
+    ? { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${crash.detail}` }
+    : { errorType: 'Extension.Crash', errorMessage: `RequestId: ${requestId} Error: ${crash.detail}` };
 }
 
 /** Executable files in /opt/extensions, in name order (Lambda starts them all). */

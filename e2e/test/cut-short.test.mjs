@@ -1,0 +1,65 @@
+// i. A timed-out invocation and j. an uncaught exception, under this project's emulator, on
+// Node.js 22 (aws-lambda-ric 3: the runtime reports the error, then exits) and 24 (aws-lambda-ric
+// 4: the process dies of the exception): the handler segment is in X-Ray as a fault with its
+// cause, and the handler's spans are attached to it. The handler does not flush its spans itself
+// (`flush: false`): only the preload's deadline or exit path can deliver them. The same scenarios
+// under the official runtime interface emulator are in rie.test.mjs.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { json } from './harness.mjs';
+import { assertCutShortTrace, SLOW_SPANS } from './cut-short.mjs';
+import { collectorLines, startPipeline } from './pipeline-fixture.mjs';
+
+for (const runtime of ['nodejs22.x', 'nodejs24.x']) {
+  describe(`cut-short invocations, ${runtime}`, () => {
+    let p;
+    let slow;
+    before(async () => {
+      p = await startPipeline(`cut-short-${runtime.replace(/\W/g, '')}`, {
+        adjust: (fn) => (/Slow/.test(fn.name) ? { ...fn, runtime } : fn),
+      });
+      slow = p.functions.Slow.name;
+      // Warm: the timeout below counts from a ready environment.
+      await (await p.service.invoke(slow, {})).done;
+    });
+    after(async () => {
+      await p?.stop();
+    });
+
+    const explain = () => `\n${p.service.logs.slice(-60).join('\n')}`;
+
+    test('i. a timed-out invocation: its handler segment is a Sandbox.Timedout fault with its spans attached', async () => {
+      const marker = `timeout-${runtime}-${Date.now()}`;
+      const result = await p.service.invoke(slow, { sleepMs: 10_000, marker, flush: false });
+      assert.equal(json(result).errorType, 'Sandbox.Timedout');
+      const record = await result.done;
+      assert.equal(record.status, 'timeout');
+      const trace = await p.reader.waitForTrace(result.traceId, (t) => SLOW_SPANS.every((name) => t?.nodes.some((n) => n.name === name)), { timeoutMs: 5000 });
+      const handler = assertCutShortTrace(trace?.nodes ?? [], { parentId: result.functionSegmentId, exceptionType: 'Sandbox.Timedout', explain: explain() });
+      const timeoutSeconds = p.functions.Slow.timeoutSeconds;
+      const lasted = handler.end - handler.start;
+      assert.ok(lasted > timeoutSeconds - 0.5 && lasted <= timeoutSeconds + 0.05, `the handler segment lasts until the deadline (${timeoutSeconds} s), not ${lasted} s`);
+      const sleeping = trace.nodes.find((n) => n.name === 'sleeping');
+      assert.ok(sleeping.fault || sleeping.error, 'the span cut short by the timeout is marked');
+    });
+
+    test('j. an uncaught exception: its handler segment is a fault naming the error, with its spans attached, and the environment is reset', async () => {
+      const marker = `uncaught-${runtime}-${Date.now()}`;
+      const result = await p.service.invoke(slow, { sleepMs: 1000, marker, crash: 'throw', flush: false });
+      assert.equal(result.functionError, 'Unhandled');
+      // aws-lambda-ric 3 reports the exception itself; under 4 the process dies of it.
+      assert.match(json(result).errorType, runtime === 'nodejs22.x' ? /^Error$/ : /^Runtime\.ExitError$/, result.payload.toString());
+      const record = await result.done;
+      assert.equal(record.status, 'failure');
+      const env = p.service.environments(slow).at(-1);
+      assert.equal(env.phase, 'dead', 'the environment was reset');
+      assert.deepEqual(env.shutdowns.map((s) => s.reason), ['failure']);
+      const trace = await p.reader.waitForTrace(result.traceId, (t) => SLOW_SPANS.every((name) => t?.nodes.some((n) => n.name === name)), { timeoutMs: 5000 });
+      assertCutShortTrace(trace?.nodes ?? [], { parentId: result.functionSegmentId, message: new RegExp(`uncaught in a timer \\(${marker}\\)`), explain: explain() });
+      const next = await p.service.invoke(slow, {});
+      assert.equal(next.functionError, undefined, next.payload.toString());
+      assert.notEqual(p.service.environments(slow).at(-1), env, 'a new environment serves the next invocation');
+      assert.ok(collectorLines(p.service, slow).length > 0);
+    });
+  });
+}
