@@ -8,6 +8,8 @@
 #     ../shared/third_party/aws-lambda-runtime-interface-emulator (beside the repository; Go and the
 #     Go module proxy for its dependencies); skipped, and its scenarios with it, only when that
 #     folder is absent
+#   - the OpenTelemetry Python SDK in .cache/python-otel, for the Python function of the Aspect
+#     scenarios, when the emulator has a Python 3.13 runtime
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,6 +52,28 @@ else
     cat "$CACHE/rie.log" >&2
     echo "error: could not build aws-lambda-rie from $RIE_SOURCE (log above, also in $CACHE/rie.log)" >&2
     exit 1
+  fi
+fi
+
+step "OpenTelemetry Python SDK for the Python function of the Aspect app (e2e/.cache/python-otel)"
+# Installed with the Python 3.13 the emulator's set-up found, as `pip install --target` packages a
+# Python function; without it, the Python scenario is skipped.
+PY_OTEL="$CACHE/python-otel"
+PY_OTEL_PACKAGES="opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 opentelemetry-propagator-aws-xray==1.0.2 opentelemetry-sdk-extension-aws==2.1.0"
+PY_LANG_FILE="$E2E_DIR/../tools/lambda-emulator/.cache/runtime-python3.13/.lang"
+if [ -f "$PY_OTEL/.stamp" ] && [ "$(cat "$PY_OTEL/.stamp")" = "$PY_OTEL_PACKAGES" ]; then
+  note "up to date"
+elif [ ! -f "$PY_LANG_FILE" ]; then
+  note "skipped: the emulator has no Python 3.13 runtime; the Python scenario will be skipped"
+else
+  rm -rf "$PY_OTEL"
+  # shellcheck disable=SC2086
+  if "$(cat "$PY_LANG_FILE")/bin/python3.13" -m pip install --quiet --disable-pip-version-check --target "$PY_OTEL" $PY_OTEL_PACKAGES >"$CACHE/python-otel.log" 2>&1; then
+    echo "$PY_OTEL_PACKAGES" >"$PY_OTEL/.stamp"
+    note "installed"
+  else
+    rm -rf "$PY_OTEL"
+    note "not available: $(tail -1 "$CACHE/python-otel.log"); the Python scenario will be skipped"
   fi
 fi
 

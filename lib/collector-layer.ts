@@ -1,16 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { DockerImage, Stack } from 'aws-cdk-lib';
-import { Architecture, Code, Function as LambdaFunction, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { DockerImage, Duration, Stack } from 'aws-cdk-lib';
+import { Architecture, Code, Function as LambdaFunction, ILayerVersion, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
+import { attachTracing, Delivery, Part } from './attach';
 import { CollectorBundling, goArch } from './collector-bundling';
-import { collectorConfigUri, DEFAULT_CONFIG_PATH } from './collector-config';
+import { DEFAULT_CONFIG_PATH } from './collector-config';
 import { prebuiltCollectorCode } from './collector-prebuilt';
 import {
   COLLECTOR_CONFIG_URI_ENV, COLLECTOR_EXTENSION_NAME, COLLECTOR_LAYER_CONFIG_PATH, COLLECTOR_LAYER_EXTENSION_PATH, COLLECTOR_OTLP_HTTP_ENDPOINT,
 } from './contract.generated';
 import { TraceExporter } from './trace-exporter';
-import { validateCollectorArchitecture } from './validation';
+import { CollectorLogLevel } from './tracing-options';
 
 /** Options for adding the collector extension to an existing function. */
 export interface AddCollectorOptions {
@@ -22,11 +23,35 @@ export interface AddCollectorOptions {
   readonly exporter?: TraceExporter;
 
   /**
-   * The collector layer to add; it must be built for the function's architecture.
+   * The collector layer to add: an `OtelCollectorLayer`, or any layer version with the same
+   * content, such as one imported by ARN (then state `collectorLayerArchitecture`). It must be
+   * built for the function's architecture.
    *
    * @default - the stack's shared layer for the function's architecture
    */
-  readonly collectorLayer?: OtelCollectorLayer;
+  readonly collectorLayer?: ILayerVersion;
+
+  /**
+   * The architecture `collectorLayer` is built for, when it is not an `OtelCollectorLayer`.
+   *
+   * @default - the architecture of the `OtelCollectorLayer` given, or of the stack's layer
+   */
+  readonly collectorLayerArchitecture?: Architecture;
+
+  /**
+   * How long the collector may spend exporting an invocation's spans after the function has
+   * answered; it must be shorter than the function's timeout.
+   *
+   * @default Duration.seconds(2)
+   */
+  readonly collectorFlushTimeout?: Duration;
+
+  /**
+   * The collector's log level.
+   *
+   * @default CollectorLogLevel.INFO
+   */
+  readonly collectorLogLevel?: CollectorLogLevel;
 }
 
 /** Properties of an {@link OtelCollectorLayer}. */
@@ -130,32 +155,23 @@ export class OtelCollectorLayer extends LayerVersion {
   }
 
   /**
-   * Adds the collector extension to a function of any runtime (Python, Java, Go, Rust, a
+   * Adds the collector extension alone to a function of any runtime (Python, Java, Go, Rust, a
    * Node.js function traced some other way): the layer for its architecture, the collector's
-   * configuration location and the exporter's IAM permissions. The function's own SDK sends
-   * OTLP/HTTP to `OtelCollectorLayer.OTLP_HTTP_ENDPOINT`.
+   * configuration and settings, and the exporter's IAM permissions. The function's own SDK
+   * sends OTLP/HTTP to `OtelCollectorLayer.OTLP_HTTP_ENDPOINT`. To trace a function fully (the
+   * preload for Node.js, the SDK environment, active tracing), use `OtelTracing.addToFunction`.
    *
    * @returns the layer added
    */
-  public static addToFunction(fn: LambdaFunction, options: AddCollectorOptions = {}): OtelCollectorLayer {
+  public static addToFunction(fn: LambdaFunction, options: AddCollectorOptions = {}): ILayerVersion {
     const where = `OtelCollectorLayer.addToFunction('${fn.node.path}')`;
     if (fn.runtime === Runtime.FROM_IMAGE) {
       throw new Error(
         `${where}: the function is a container image, and container images cannot use layers. ` +
-        `Copy the collector into the image instead: ${imageCopyInstructions()}.`,
+        `Copy the collector into the image instead: ${imageCopyInstructions()}; OtelTracedDockerImageFunction does it for you.`,
       );
     }
-    const layer = options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);
-    validateCollectorArchitecture(layer, fn.architecture, where);
-    const exporter = (options.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
-    try {
-      fn.addLayers(layer);
-    } catch (e) {
-      throw new Error(`${where}: cannot add the collector layer: ${(e as Error).message} Lambda allows 5 layers; merge or remove one.`);
-    }
-    fn.addEnvironment(OtelCollectorLayer.CONFIG_URI_ENV, collectorConfigUri(exporter));
-    exporter.policyStatements.forEach(statement => fn.addToRolePolicy(statement));
-    return layer;
+    return attachTracing(fn, options, { where, part: Part.COLLECTOR, delivery: Delivery.LAYERS }).collectorLayer!;
   }
 
   /** The instruction set the collector was built for. */

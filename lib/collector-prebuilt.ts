@@ -45,6 +45,22 @@ export function prebuiltCollectorCode(
   sourceDirectory: string = COLLECTOR_SOURCE_DIR,
   prebuiltDirectory: string = PREBUILT_COLLECTOR_DIR,
 ): AssetCode | undefined {
+  const layerDirectory = prebuiltCollectorDirectory(architecture, sourceDirectory, prebuiltDirectory);
+  return layerDirectory === undefined ? undefined : Code.fromAsset(layerDirectory);
+}
+
+/**
+ * The folder of the prebuilt collector layer of an architecture, its files verified.
+ *
+ * @returns the folder; or `undefined` when the source differs from the one the prebuilt was
+ * made from
+ * @throws when the prebuilt is missing, incomplete or corrupt, naming the file and the fix
+ */
+export function prebuiltCollectorDirectory(
+  architecture: Architecture,
+  sourceDirectory: string = COLLECTOR_SOURCE_DIR,
+  prebuiltDirectory: string = PREBUILT_COLLECTOR_DIR,
+): string | undefined {
   const fingerprint = collectorSourceFingerprint(architecture, sourceDirectory);
   const manifestFile = path.join(prebuiltDirectory, PREBUILT_MANIFEST_FILE);
   const record = readManifest(manifestFile).layers[architecture.name];
@@ -60,7 +76,7 @@ export function prebuiltCollectorCode(
     verifyFiles(layerDirectory, record);
     verified.add(key);
   }
-  return Code.fromAsset(layerDirectory);
+  return layerDirectory;
 }
 
 /** SHA-256 (hex) of a file's bytes. */

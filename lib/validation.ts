@@ -1,5 +1,5 @@
 import { Duration, Tokenization } from 'aws-cdk-lib';
-import { Architecture, ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
+import { ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { COLLECTOR_DEFAULT_FLUSH_TIMEOUT_MS } from './contract.generated';
 import { Instrumentation } from './instrumentation';
 
@@ -12,24 +12,14 @@ import { Instrumentation } from './instrumentation';
 export const MAX_LAYERS = 5;
 
 /** The oldest Node.js major the preload supports. */
-const MIN_NODE_MAJOR = 22;
-
-/** The collector layer must be built for the function's architecture. */
-export function validateCollectorArchitecture(layer: { architecture: Architecture }, architecture: Architecture, where: string): void {
-  if (layer.architecture.name !== architecture.name) {
-    throw new Error(
-      `${where}: collectorLayer is built for ${layer.architecture.name} but the function runs on ${architecture.name}; ` +
-      `use a layer built with architecture ${architecture.name}, or leave collectorLayer unset.`,
-    );
-  }
-}
+export const MIN_NODE_MAJOR = 22;
 
 export function validateRuntime(runtime: Runtime, where: string): void {
   const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
   if (runtime.family !== RuntimeFamily.NODEJS || major === undefined) {
     throw new Error(
       `${where}: runtime ${runtime.name} is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X. ` +
-      'To trace a function of another runtime, add an OtelCollectorLayer to it.',
+      'To trace a function of another runtime, use OtelTracing.addToFunction or the OtelTracing Aspect.',
     );
   }
   if (Number(major) < MIN_NODE_MAJOR) {
@@ -78,7 +68,10 @@ const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(3);
  * function's timeout, since the export after each response counts toward it. A Token-valued
  * duration (or function timeout) cannot be checked at synth and is passed through.
  */
-export function flushTimeoutSetting(flushTimeout: Duration, timeout: Duration | undefined, where: string): string {
+export function flushTimeoutSetting(
+  flushTimeout: Duration, timeout: Duration | undefined, where: string,
+  notShorter: (message: string) => Error = message => new Error(message),
+): string {
   if (flushTimeout.isUnresolved()) {
     return unresolvedDurationSetting(flushTimeout, where);
   }
@@ -91,7 +84,7 @@ export function flushTimeoutSetting(flushTimeout: Duration, timeout: Duration | 
   }
   const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
   if (!functionTimeout.isUnresolved() && ms >= functionTimeout.toMilliseconds()) {
-    throw new Error(
+    throw notShorter(
       `${where}: collectorFlushTimeout (${flushTimeout.toHumanString()}) is not shorter than the function's timeout ` +
       `(${functionTimeout.toHumanString()}), and the export after each response counts toward it; ` +
       'lower collectorFlushTimeout or raise timeout.',

@@ -102,7 +102,7 @@ describe('the contract', () => {
     expect(path.posix.join('/opt', 'extensions', OtelCollectorLayer.EXTENSION_NAME)).toBe(contract.collector.layerExtensionPath);
 
     // Doc comments cannot read constants: the defaults they state are checked here.
-    const source = fs.readFileSync(path.join(REPO, 'lib', 'otel-traced-function.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(REPO, 'lib', 'tracing-options.ts'), 'utf8');
     const documentedDefault = (prop: string) => new RegExp(`@default (\\S+)\\n\\s*\\*/\\n\\s*readonly ${prop}\\?`).exec(source)?.[1];
     expect(documentedDefault('collectorFlushTimeout')).toBe(`Duration.seconds(${contract.collector.defaults.flushTimeoutMs / 1000})`);
     expect(documentedDefault('collectorLogLevel')).toBe(`CollectorLogLevel.${contract.collector.defaults.logLevel.toUpperCase()}`);

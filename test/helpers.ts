@@ -6,6 +6,9 @@ import * as prebuilt from '../lib/collector-prebuilt';
 
 export const HANDLER_ENTRY = path.join(__dirname, 'fixtures', 'handlers', 'hello.ts');
 
+/** A small stand-in for the collector layer's content (extensions/, collector-config/). */
+export const COLLECTOR_FIXTURE_DIR = path.join(__dirname, 'fixtures', 'collector-layer');
+
 /**
  * Replaces the collector layer content (prebuilt or built) with a small fixture directory so
  * construct tests synthesize in milliseconds; the asset hash still depends on the architecture
@@ -14,8 +17,9 @@ export const HANDLER_ENTRY = path.join(__dirname, 'fixtures', 'handlers', 'hello
  */
 export function useCollectorFixture(): jest.SpyInstance {
   jest.spyOn(prebuilt, 'prebuiltCollectorCode').mockReturnValue(undefined);
+  jest.spyOn(prebuilt, 'prebuiltCollectorDirectory').mockReturnValue(COLLECTOR_FIXTURE_DIR);
   return jest.spyOn(CollectorBundling, 'bundle').mockImplementation(({ architecture }) =>
-    Code.fromAsset(path.join(__dirname, 'fixtures', 'collector-layer'), {
+    Code.fromAsset(COLLECTOR_FIXTURE_DIR, {
       assetHash: `collector-fixture-${architecture.name}`,
     }));
 }
@@ -26,3 +30,24 @@ export function newStack(): Stack {
 }
 
 export const ARCHITECTURES = [Architecture.X86_64, Architecture.ARM_64];
+
+/** The contract's values the tests expect in templates, read from contract/contract.json. */
+export function contractValues() {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const contract = require('../contract/contract.json');
+  return {
+    otlpHttpEndpoint: contract.collector.otlpHttpEndpoint as string,
+    preloadImportPath: contract.preload.importPath as string,
+    defaultConfigUri: `file:${contract.collector.layerConfigPath}` as string,
+    layerExtensionPath: contract.collector.layerExtensionPath as string,
+    layerConfigPath: contract.collector.layerConfigPath as string,
+    env: {
+      configUri: contract.collector.env.configUri as string,
+      flushTimeout: contract.collector.env.flushTimeout as string,
+      logLevel: contract.collector.env.logLevel as string,
+      otlpEndpoint: contract.preload.env.otlpEndpoint as string,
+      instrumentations: contract.preload.env.enabledInstrumentations as string,
+      serviceName: contract.preload.env.serviceName as string,
+    },
+  };
+}

@@ -100,7 +100,7 @@ describe('layers are shared', () => {
     const arm = new OtelTracedFunction(stack, 'Arm', { entry: HANDLER_ENTRY, architecture: Architecture.ARM_64 });
     expect(x86.collectorLayer).not.toBe(arm.collectorLayer);
     expect(x86.preloadLayer).toBe(arm.preloadLayer);
-    expect(arm.collectorLayer.architecture).toBe(Architecture.ARM_64);
+    expect((arm.collectorLayer as OtelCollectorLayer).architecture).toBe(Architecture.ARM_64);
 
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::LayerVersion', 3);

@@ -31,4 +31,4 @@ export { renderTraceTree } from './src/render/trace-tree-text.mjs';
 export { renderWaterfallSvg } from './src/render/trace-waterfall-svg.mjs';
 
 // What setup.sh installed.
-export { CACHE_DIR, nodeDirFor, runtimeDirFor, runtimes, RUNTIME_HOOK, TOOL_DIR } from './src/support/paths.mjs';
+export { CACHE_DIR, nodeDirFor, pythonRuntimes, runtimeDirFor, runtimes, RUNTIME_HOOK, TOOL_DIR } from './src/support/paths.mjs';

@@ -8,12 +8,14 @@
 #   - aws-lambda-ric's native addon, built once per Node.js major (the ABI differs): 3.x for
 #     Node.js 22, 4.x for Node.js 24
 #   - moto[server] in a virtualenv, the local X-Ray and DynamoDB
+#   - when a Python 3.13 is installed: awslambdaric, the Python runtime interface client
 # Everything goes under .cache/ and node_modules/ of this directory.
 set -euo pipefail
 
 TOOL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="$TOOL_DIR/.cache"
 MOTO_VERSION="5.2.5"
+PY_RIC_VERSION="4.2.2"
 ARCH="$(node -p "process.arch === 'arm64' ? 'arm64' : 'x64'")"
 mkdir -p "$CACHE"
 
@@ -122,6 +124,37 @@ else
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+step "Python 3.13 runtime (awslambdaric $PY_RIC_VERSION), when a Python 3.13 is installed"
+# Lambda's python3.13 runtime: the interpreter at /var/lang (this machine's Python 3.13, mounted
+# there) and the runtime interface client at /var/runtime (awslambdaric from PyPI, which ships
+# prebuilt wheels). Optional: without a Python 3.13, Python functions cannot run here.
+PY_RUNTIME="$CACHE/runtime-python3.13"
+find_python313() {
+  local candidate
+  for candidate in "$(command -v python3.13 2>/dev/null || true)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+if [ -f "$PY_RUNTIME/.stamp" ] && [ "$(cat "$PY_RUNTIME/.stamp")" = "$PY_RIC_VERSION" ]; then
+  note "up to date"
+elif ! PY313="$(find_python313)"; then
+  note "skipped: no Python 3.13 found; Python functions will not run in the emulator"
+else
+  rm -rf "$PY_RUNTIME"
+  if "$PY313" -m pip install --quiet --disable-pip-version-check --target "$PY_RUNTIME" "awslambdaric==$PY_RIC_VERSION" >"$CACHE/ric-python.log" 2>&1; then
+    "$PY313" -c 'import sys; print(sys.base_prefix)' >"$PY_RUNTIME/.lang"
+    echo "$PY_RIC_VERSION" >"$PY_RUNTIME/.stamp"
+    note "awslambdaric $PY_RIC_VERSION for $PY313"
+  else
+    rm -rf "$PY_RUNTIME"
+    note "skipped: pip could not install awslambdaric ($(tail -1 "$CACHE/ric-python.log")); Python functions will not run in the emulator"
+  fi
 fi
 
 step "Set-up complete"

@@ -11,7 +11,7 @@ import { readCloudAssembly } from './support/cloud-assembly.mjs';
 import { collectorConfigOverrides } from './support/collector-config.mjs';
 import { CONTRACT } from './support/contract.mjs';
 import { startMoto } from './support/moto-server.mjs';
-import { RUNTIME_HOOK, runtimes } from './support/paths.mjs';
+import { pythonRuntimes, RUNTIME_HOOK, runtimes } from './support/paths.mjs';
 import { synthesize } from './support/synth.mjs';
 import { XRayTraceReader } from './support/xray-trace-reader.mjs';
 
@@ -60,6 +60,7 @@ export async function startLocalApp({ cdkOut, appFile, onSynthLine, workDir, xra
     const service = new LambdaService({
       workDir,
       runtimes: runtimes(),
+      pythonRuntimes: pythonRuntimes(),
       runtimeHook: RUNTIME_HOOK,
       xray: { endpoint: moto.endpoint, region: REGION, port: xrayPort ?? moto.port },
       environmentOverrides: (fn, inside) => ({

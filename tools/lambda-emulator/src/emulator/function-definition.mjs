@@ -5,7 +5,7 @@
  * @typedef {object} FunctionDefinition
  * @property {string} name
  * @property {string} handler          e.g. `index.handler`
- * @property {string} runtime          `nodejs22.x` or `nodejs24.x`
+ * @property {string} runtime          `nodejs22.x`, `nodejs24.x` or `python3.13`
  * @property {number} memorySize       MB
  * @property {number} timeoutSeconds
  * @property {Record<string,string>} environment   the function's configured variables
@@ -17,7 +17,10 @@
  * @property {string} arn
  */
 
-export const SUPPORTED_RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
+export const SUPPORTED_RUNTIMES = ['nodejs22.x', 'nodejs24.x', 'python3.13'];
+
+/** Whether a runtime identifier is a Python one, e.g. python3.13. */
+export const isPythonRuntime = (runtime) => /^python\d+\.\d+$/.test(runtime);
 
 /**
  * Fills defaults and checks a function definition, throwing an error that names the field.
@@ -66,7 +69,6 @@ export function nodeMajor(runtime) {
  * @param {{runtimeApi: string, credentials: {accessKeyId: string, secretAccessKey: string, sessionToken: string}, overrides?: Record<string,string>}} options
  */
 export function lambdaEnvironment(fn, { runtimeApi, credentials, overrides = {} }) {
-  const major = nodeMajor(fn.runtime);
   const reserved = {
     _HANDLER: fn.handler,
     AWS_REGION: fn.region,
@@ -90,8 +92,15 @@ export function lambdaEnvironment(fn, { runtimeApi, credentials, overrides = {} 
     TZ: ':UTC',
     PATH: '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin',
     LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib',
-    NODE_PATH: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
   };
+  if (isPythonRuntime(fn.runtime)) {
+    // As Lambda's Python runtimes: the runtime interface client, then layers' packages.
+    const version = fn.runtime.replace(/^python/, '');
+    defaults.PYTHONPATH = `/var/runtime:/opt/python/lib/python${version}/site-packages:/opt/python`;
+  } else {
+    const major = nodeMajor(fn.runtime);
+    defaults.NODE_PATH = `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`;
+  }
   if (fn.activeTracing) {
     defaults.AWS_XRAY_CONTEXT_MISSING = 'LOG_ERROR';
     defaults.AWS_XRAY_DAEMON_ADDRESS = '169.254.79.129:2000';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { XRayClient } from '@aws-sdk/client-xray';
 import { ExecutionEnvironment, RUNTIME_API_ADDRESS } from './execution-environment.mjs';
-import { defineFunction, lambdaEnvironment, nodeMajor } from './function-definition.mjs';
+import { defineFunction, isPythonRuntime, lambdaEnvironment, nodeMajor } from './function-definition.mjs';
 import { formatTraceHeader, newSegmentId, newTraceId, parseTraceHeader, traceparentToTraceHeader } from './xray-trace-header.mjs';
 import { lambdaServiceSegments, putSegments } from './lambda-service-segments.mjs';
 import { readBody, sendError } from './http-util.mjs';
@@ -25,6 +25,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * @typedef {object} LambdaServiceOptions
  * @property {string} workDir                 short host path for sockets and merged layers
  * @property {Record<number, {runtimeDir: string, nodeDir: string}>} runtimes   per Node.js major
+ * @property {Record<string, {runtimeDir: string, langDir: string}>} [pythonRuntimes]   per Python runtime, e.g. `python3.13`
  * @property {string} runtimeHook             host path of runtime-hooks/node-path-resolution.mjs
  * @property {{endpoint: string, region: string, port: number} | undefined} xray   X-Ray stand-in on the host
  * @property {(fn: import('./function-definition.mjs').FunctionDefinition, inside: {xrayEndpoint?: string, invokeEndpoint: string, optDir: string}) => Record<string,string>} [environmentOverrides]
@@ -192,10 +193,31 @@ export class LambdaService {
     this.xrayClient?.destroy();
   }
 
-  #createEnvironment(fn) {
+  /** How the runtime of a function starts: what /var/runtime and /var/lang hold, and the command. */
+  #runtimeOf(fn) {
+    if (isPythonRuntime(fn.runtime)) {
+      const python = this.options.pythonRuntimes?.[fn.runtime];
+      if (!python) throw new Error(`function ${fn.name}: no ${fn.runtime} runtime was given: run tools/lambda-emulator/setup.sh with a Python ${fn.runtime.replace(/^python/, '')} installed`);
+      return {
+        runtimeDir: python.runtimeDir,
+        langDir: python.langDir,
+        command: [`/var/lang/bin/${fn.runtime}`, '-m', 'awslambdaric', fn.handler],
+        hostPaths: [],
+      };
+    }
     const major = nodeMajor(fn.runtime);
     const runtime = this.options.runtimes[major];
     if (!runtime) throw new Error(`function ${fn.name}: no runtime for Node.js ${major} was given: run tools/lambda-emulator/setup.sh to build it`);
+    return {
+      runtimeDir: runtime.runtimeDir,
+      langDir: runtime.nodeDir,
+      command: ['/var/lang/bin/node', '--import', this.options.runtimeHook, '/var/runtime/index.mjs'],
+      hostPaths: [this.options.runtimeHook, realpathSync(join(runtime.runtimeDir, 'node_modules'))],
+    };
+  }
+
+  #createEnvironment(fn) {
+    const runtime = this.#runtimeOf(fn);
     const index = this.environments(fn.name).length + 1;
     // One directory per environment, short for Unix socket paths and unique across functions.
     this.environmentCount = (this.environmentCount ?? 0) + 1;
@@ -216,9 +238,9 @@ export class LambdaService {
       env: lambdaEnvironment(fn, { runtimeApi: RUNTIME_API_ADDRESS, credentials: this.credentials, overrides }),
       optDir,
       runtimeDir: runtime.runtimeDir,
-      nodeDir: runtime.nodeDir,
-      runtimeCommand: ['/var/lang/bin/node', '--import', this.options.runtimeHook, '/var/runtime/index.mjs'],
-      hostPaths: [this.options.runtimeHook, realpathSync(join(runtime.runtimeDir, 'node_modules'))],
+      nodeDir: runtime.langDir,
+      runtimeCommand: runtime.command,
+      hostPaths: runtime.hostPaths,
       workDir,
       forwards,
       onLog: (entry) => this.options.onLog?.({ fn: fn.name, env: `${index}`, ...entry }),

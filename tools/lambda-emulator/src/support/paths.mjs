@@ -1,5 +1,5 @@
 // Where the emulator finds what its set-up (setup.sh) installed, and the repository it runs apps of.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,24 @@ export function runtimes(majors = [22, 24]) {
       throw new Error(`${runtimeDir} is not built: run ${SETUP} (as root) to build aws-lambda-ric for Node.js ${major}`);
     }
     out[major] = { runtimeDir, nodeDir: nodeDirFor(major) };
+  }
+  return out;
+}
+
+/** The Python runtime set up by setup.sh (awslambdaric in .cache/runtime-python3.13). */
+export const pythonRuntimeDirFor = (runtime) => join(CACHE_DIR, `runtime-${runtime}`);
+
+/**
+ * The Python runtimes setup.sh set up, in the shape LambdaService takes (`pythonRuntimes`):
+ * `{ 'python3.13': { runtimeDir, langDir } }`; a runtime not set up is left out.
+ * @returns {Record<string, {runtimeDir: string, langDir: string}>}
+ */
+export function pythonRuntimes(names = ['python3.13']) {
+  const out = {};
+  for (const name of names) {
+    const runtimeDir = pythonRuntimeDirFor(name);
+    if (!existsSync(join(runtimeDir, '.stamp'))) continue;
+    out[name] = { runtimeDir, langDir: readFileSync(join(runtimeDir, '.lang'), 'utf8').trim() };
   }
   return out;
 }

@@ -1,0 +1,102 @@
+// Functions this library did not create, traced by the OtelTracing Aspect, run as synthesized:
+// a plain lambda.Function (CommonJS, Node.js 22) that fetches a SingletonFunction made by another
+// construct (ES module, Node.js 24), and a Python 3.13 function with the official OpenTelemetry
+// Python SDK exporting to the collector. Each trace is read back from moto's X-Ray.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isLambdaFunctionSegment, startLocalApp } from '../../tools/lambda-emulator/index.mjs';
+import { E2E_DIR, json, keptLogs, WORK_ROOT } from './harness.mjs';
+
+const APP = join(E2E_DIR, 'fixtures', 'aspect-app', 'aspect-app.ts');
+const PYTHON_OTEL = join(E2E_DIR, '.cache', 'python-otel');
+
+/** The handler segment: the segment whose parent is the function segment Lambda recorded. */
+const handlerSegmentsOf = (nodes, functionSegmentId) =>
+  nodes.filter((n) => n.kind === 'segment' && n.parentId === functionSegmentId && !isLambdaFunctionSegment(n));
+
+const explain = (nodes) => `\n${JSON.stringify(nodes.map((n) => ({ id: n.id, parent: n.parentId, name: n.name, kind: n.kind, origin: n.origin, ns: n.namespace })), null, 1)}`;
+
+/** Lambda's own two segments for a function in a trace, and the handler segments under them. */
+function lambdaSegments(nodes, fnName) {
+  const service = nodes.find((n) => n.origin === 'AWS::Lambda' && n.name === fnName);
+  assert.ok(service, `no AWS::Lambda segment for ${fnName}${explain(nodes)}`);
+  const fn = nodes.find((n) => isLambdaFunctionSegment(n) && n.parentId === service.id);
+  assert.ok(fn, `no AWS::Lambda::Function segment under ${fnName}'s service segment${explain(nodes)}`);
+  return { service, fn, handlers: handlerSegmentsOf(nodes, fn.id) };
+}
+
+describe('the OtelTracing Aspect traces functions it did not create', () => {
+  let app;
+  let byId;
+  before(async () => {
+    const { logs, onLog } = keptLogs();
+    app = await startLocalApp({
+      appFile: APP,
+      cdkOut: join(WORK_ROOT, 'aspect-cdk.out'),
+      workDir: join(WORK_ROOT, 'aspect'),
+      service: { onLog },
+    });
+    app.service.logs = logs;
+    byId = (id) => {
+      const fn = Object.values(app.functions).find((f) => f.name.startsWith(`E2eAspect-${id}`));
+      assert.ok(fn, `no function ${id} in ${Object.keys(app.functions).join(', ')}`);
+      return fn;
+    };
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test('a plain lambda.Function (CommonJS) and a SingletonFunction made by another construct: one trace, the right parents', async () => {
+    const plain = byId('Plain');
+    const widget = byId('SingletonLambda');
+    assert.ok(plain.layerDirs.length === 2 && widget.layerDirs.length === 2, 'both functions got the collector and preload layers');
+    const result = await app.service.invoke(plain.name, { name: 'Ada' });
+    assert.equal(result.functionError, undefined, result.payload.toString());
+    assert.deepEqual(json(result), { plain: true, widget: { widget: true, echo: 'Ada' } });
+
+    const complete = (trace) => (trace?.nodes ?? []).filter((n) => n.origin === 'AWS::Lambda').length === 2
+      && (trace?.nodes ?? []).filter((n) => n.kind === 'segment' && !n.origin).length >= 2;
+    const trace = await app.reader.waitForTrace(result.traceId, complete);
+    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    const nodes = trace.nodes;
+
+    const plainSegments = lambdaSegments(nodes, plain.name);
+    assert.equal(plainSegments.fn.id, result.functionSegmentId);
+    assert.equal(plainSegments.handlers.length, 1, `exactly one handler segment under ${plain.name}${explain(nodes)}`);
+    const fetchCall = nodes.find((n) => n.doc.http?.request?.url?.includes(`/functions/${widget.name}/invocations`));
+    assert.ok(fetchCall, `no subsegment for the fetch to ${widget.name}${explain(nodes)}`);
+    let ancestor = fetchCall;
+    while (ancestor && ancestor.id !== plainSegments.handlers[0].id) ancestor = nodes.find((n) => n.id === ancestor.parentId);
+    assert.ok(ancestor, `the fetch is not under the plain function's handler${explain(nodes)}`);
+
+    const widgetSegments = lambdaSegments(nodes, widget.name);
+    assert.equal(widgetSegments.service.parentId, fetchCall.id, 'the widget joins the trace under the fetch subsegment');
+    assert.equal(widgetSegments.handlers.length, 1, `exactly one handler segment under ${widget.name}${explain(nodes)}`);
+    assert.ok(nodes.filter((n) => n.kind === 'segment').every((n) => n.doc.trace_id === result.traceId), 'one trace ID');
+  });
+
+  test('a Python 3.13 function with the OpenTelemetry Python SDK: its spans under Lambda\'s function segment', async (t) => {
+    if (!existsSync(PYTHON_OTEL)) {
+      t.skip(`the OpenTelemetry Python SDK is not installed in ${PYTHON_OTEL} (e2e/setup.sh installs it when Python 3.13 and PyPI are available)`);
+      return;
+    }
+    const python = byId('Python');
+    assert.equal(python.layerDirs.length, 1, 'a Python function gets the collector layer alone');
+    const result = await app.service.invoke(python.name, { n: 5 });
+    assert.equal(result.functionError, undefined, result.payload.toString());
+    assert.deepEqual(json(result), { python: true, total: 10 });
+
+    const trace = await app.reader.waitForTrace(result.traceId, (tr) => (tr?.nodes ?? []).some((n) => n.name === 'python-work'));
+    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    const nodes = trace.nodes;
+    const { fn, handlers } = lambdaSegments(nodes, python.name);
+    assert.equal(fn.id, result.functionSegmentId);
+    assert.equal(handlers.length, 1, `exactly one handler segment under ${python.name}${explain(nodes)}`);
+    const work = nodes.find((n) => n.name === 'python-work');
+    assert.equal(work.parentId, handlers[0].id, `python-work is a child of the handler segment${explain(nodes)}`);
+    assert.ok(nodes.filter((n) => n.kind === 'segment').every((n) => n.doc.trace_id === result.traceId), 'one trace ID');
+  });
+});

@@ -1,0 +1,275 @@
+import { Stack, Token } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, CfnFunction, Function as LambdaFunction, ILayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { IConstruct } from 'constructs';
+import { collectorConfigUri } from './collector-config';
+import { OtelCollectorLayer } from './collector-layer';
+import {
+  COLLECTOR_CONFIG_URI_ENV, COLLECTOR_FLUSH_TIMEOUT_ENV, COLLECTOR_LOG_LEVEL_ENV, COLLECTOR_OTLP_HTTP_ENDPOINT,
+  PRELOAD_ENABLED_INSTRUMENTATIONS_ENV, PRELOAD_OTLP_ENDPOINT_ENV, PRELOAD_SERVICE_NAME_ENV,
+} from './contract.generated';
+import { DEFAULT_INSTRUMENTATIONS } from './instrumentation';
+import { mergeNodeOptions } from './node-options';
+import { OtelPreloadLayer } from './preload-layer';
+import { TraceExporter } from './trace-exporter';
+import { OtelTracingOptions } from './tracing-options';
+import { flushTimeoutSetting, MAX_LAYERS, MIN_NODE_MAJOR, validateInstrumentations } from './validation';
+
+/**
+ * The one attach path: given a function, adds what its runtime needs to be traced. Used by
+ * `OtelTracedFunction`, `OtelTracing.addToFunction`, the `OtelTracing` Aspect,
+ * `OtelTracedDockerImageFunction` and (collector part only) `OtelCollectorLayer.addToFunction`.
+ */
+
+/**
+ * A reason a function cannot be traced that lies in the function, not in the tracing options:
+ * the Aspect turns it into a warning on the function and goes on; every other path throws it.
+ */
+export class CannotTrace extends Error {
+  constructor(where: string, public readonly reason: string) {
+    super(`${where}: ${reason}`);
+    this.name = 'CannotTrace';
+  }
+}
+
+/** How the collector and the preload reach the function. */
+export enum Delivery {
+  /** As layers (zip functions). */
+  LAYERS = 'layers',
+  /** Already in the container image. */
+  IMAGE = 'image',
+}
+
+/** What the attach path adds. */
+export enum Part {
+  /** The collector alone: layer, its configuration and settings, the exporter's IAM. */
+  COLLECTOR = 'collector',
+  /**
+   * Everything the runtime needs: the collector; for Node.js 22 and newer the preload, its
+   * environment and `NODE_OPTIONS`; for every runtime the OTLP endpoint and service name the
+   * OpenTelemetry SDKs read, and active tracing.
+   */
+  ALL = 'all',
+}
+
+export interface AttachContext {
+  /** Names the caller and the function in messages. */
+  readonly where: string;
+  readonly part: Part;
+  readonly delivery: Delivery;
+  /** Lambda's tracing mode, set when the function has none. @default Tracing.ACTIVE */
+  readonly tracing?: Tracing;
+  /** For an image, whether it holds the preload (the runtime of an image is unknown). */
+  readonly imagePreload?: boolean;
+}
+
+/** What was attached. */
+export interface Attachment {
+  readonly collectorLayer?: ILayerVersion;
+  readonly preloadLayer?: ILayerVersion;
+  readonly serviceName?: string;
+  readonly preload: boolean;
+}
+
+const TRACED = Symbol.for('cdk-lambda-otel-xray.traced');
+const EXCLUDED = Symbol.for('cdk-lambda-otel-xray.excluded');
+
+/** Whether a function was already traced by this library. */
+export function isTraced(fn: IConstruct): boolean {
+  return (fn as any)[TRACED] === true;
+}
+
+/** Marks a construct and everything under it as not to be traced by the Aspect. */
+export function markExcluded(scope: IConstruct): void {
+  Object.defineProperty(scope, EXCLUDED, { value: true, configurable: true });
+}
+
+/** Whether the construct or one of its scopes was excluded. */
+export function isExcluded(node: IConstruct): boolean {
+  return node.node.scopes.some(scope => (scope as any)[EXCLUDED] === true);
+}
+
+/** Whether the preload serves this runtime; `undefined` when it is Node.js but too old. */
+function nodeMajor(runtime: Runtime): number | undefined {
+  if (runtime.family !== RuntimeFamily.NODEJS) return undefined;
+  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
+  return major === undefined ? undefined : Number(major);
+}
+
+/** The function's environment as synthesized so far (values resolved), or a reason it cannot be read. */
+function readEnvironment(fn: LambdaFunction, where: string): { [key: string]: unknown } {
+  const cfn = fn.node.defaultChild as CfnFunction;
+  try {
+    const resolved = Stack.of(fn).resolve(cfn.environment);
+    return resolved?.variables ?? {};
+  } catch (e) {
+    throw new CannotTrace(where, `its environment cannot be read at synth time (${(e as Error).message})`);
+  }
+}
+
+/** How many layers the function has so far. */
+function layerCount(fn: LambdaFunction, where: string): number {
+  const cfn = fn.node.defaultChild as CfnFunction;
+  try {
+    const resolved = Stack.of(fn).resolve(cfn.layers);
+    return Array.isArray(resolved) ? resolved.length : 0;
+  } catch (e) {
+    throw new CannotTrace(where, `its layers cannot be read at synth time (${(e as Error).message})`);
+  }
+}
+
+/** The architecture of a collector layer: its own, or the one the user states; a mismatch is an error. */
+function collectorArchitecture(layer: ILayerVersion, stated: Architecture | undefined, where: string): Architecture {
+  if (layer instanceof OtelCollectorLayer) {
+    if (stated !== undefined && stated.name !== layer.architecture.name) {
+      throw new Error(
+        `${where}: collectorLayerArchitecture is ${stated.name} but collectorLayer is an OtelCollectorLayer built for ${layer.architecture.name}; ` +
+        'leave collectorLayerArchitecture unset (it is read from the layer), or pass a layer built for the other architecture.',
+      );
+    }
+    return layer.architecture;
+  }
+  if (stated === undefined) {
+    throw new Error(
+      `${where}: collectorLayer '${layer.node.path}' is not an OtelCollectorLayer, so its architecture cannot be known at synth; ` +
+      'state it with collectorLayerArchitecture (Architecture.X86_64 or Architecture.ARM_64).',
+    );
+  }
+  return stated;
+}
+
+/**
+ * Adds to `fn` what its runtime needs to be traced, as `context.part` says. Everything is
+ * checked before the function is changed: a `CannotTrace` leaves it as it was.
+ *
+ * @throws CannotTrace for what lies in the function (runtime, layers, another tracer)
+ * @throws Error for a bad option (exporter, flush timeout, layer architecture, service name)
+ */
+export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, context: AttachContext): Attachment {
+  const { where, part, delivery } = context;
+  const all = part === Part.ALL;
+
+  // What the runtime allows.
+  if (delivery === Delivery.LAYERS && fn.runtime === Runtime.FROM_IMAGE) {
+    throw new CannotTrace(where,
+      'the function is a container image, and container images cannot use layers. Build it with OtelTracedDockerImageFunction, ' +
+      'which puts the collector and the preload into the image, or copy them into the image yourself (see the README, "Container-image functions")');
+  }
+  let preload = false;
+  if (all) {
+    if (delivery === Delivery.IMAGE) {
+      preload = context.imagePreload ?? true;
+    } else {
+      const major = nodeMajor(fn.runtime);
+      if (fn.runtime.family === RuntimeFamily.NODEJS && (major === undefined || major < MIN_NODE_MAJOR)) {
+        throw new CannotTrace(where,
+          `runtime ${fn.runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X`);
+      }
+      preload = major !== undefined;
+    }
+  }
+
+  const existing = readEnvironment(fn, where);
+  const wrapper = existing.AWS_LAMBDA_EXEC_WRAPPER;
+  if (all && typeof wrapper === 'string' && /otel|opentelemetry/i.test(wrapper)) {
+    throw new CannotTrace(where,
+      `environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
+      'remove it (this library loads its own preload through NODE_OPTIONS)');
+  }
+  let nodeOptions: string | undefined;
+  if (preload) {
+    const current = existing.NODE_OPTIONS;
+    if (current !== undefined && typeof current !== 'string') {
+      throw new CannotTrace(where, 'environment.NODE_OPTIONS is not known at synth time, so the preload cannot be added to it; give it as a plain string');
+    }
+    try {
+      nodeOptions = mergeNodeOptions(current, OtelPreloadLayer.NODE_OPTION, `${where}: environment.NODE_OPTIONS`);
+    } catch (e) {
+      throw new CannotTrace(where, (e as Error).message.slice(`${where}: `.length));
+    }
+  }
+
+  let collectorLayer: ILayerVersion | undefined;
+  let preloadLayer: ILayerVersion | undefined;
+  if (delivery === Delivery.LAYERS) {
+    const needed = preload ? 2 : 1;
+    const count = layerCount(fn, where);
+    if (count + needed > MAX_LAYERS) {
+      throw new CannotTrace(where,
+        `it has ${count} layer(s); with the ${preload ? 'collector and preload layers' : 'collector layer'} that makes ${count + needed}, ` +
+        `and Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's code`);
+    }
+  }
+
+  // The options (errors, not reasons: they are the caller's).
+  const exporter = (options.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
+  const defaults: { [key: string]: string } = { [COLLECTOR_CONFIG_URI_ENV]: collectorConfigUri(exporter) };
+  if (options.collectorFlushTimeout !== undefined) {
+    defaults[COLLECTOR_FLUSH_TIMEOUT_ENV] = flushTimeoutSetting(options.collectorFlushTimeout, fn.timeout, where,
+      message => new CannotTrace(where, message.slice(`${where}: `.length)));
+  }
+  if (options.collectorLogLevel !== undefined) {
+    defaults[COLLECTOR_LOG_LEVEL_ENV] = options.collectorLogLevel;
+  }
+  let serviceName: string | undefined;
+  if (all) {
+    defaults[PRELOAD_OTLP_ENDPOINT_ENV] = COLLECTOR_OTLP_HTTP_ENDPOINT;
+    serviceName = options.serviceName ?? (fn.node.defaultChild as CfnFunction).functionName;
+    if (serviceName !== undefined && !Token.isUnresolved(serviceName) && serviceName.trim().length === 0) {
+      throw new Error(`${where}: serviceName is empty; give a name, or leave it unset to use the function name.`);
+    }
+    if (serviceName !== undefined) {
+      defaults[PRELOAD_SERVICE_NAME_ENV] = serviceName;
+    }
+  }
+  if (preload) {
+    const instrumentations = validateInstrumentations(options.instrumentations ?? DEFAULT_INSTRUMENTATIONS, where);
+    defaults[PRELOAD_ENABLED_INSTRUMENTATIONS_ENV] = instrumentations.join(',');
+  }
+  if (delivery === Delivery.LAYERS) {
+    collectorLayer = options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);
+    const architecture = collectorArchitecture(collectorLayer, options.collectorLayerArchitecture, where);
+    if (architecture.name !== fn.architecture.name) {
+      throw new Error(
+        `${where}: collectorLayer is built for ${architecture.name} but the function runs on ${fn.architecture.name}; ` +
+        `use a layer built with architecture ${fn.architecture.name}, or leave collectorLayer unset.`,
+      );
+    }
+    if (preload) {
+      preloadLayer = options.preloadLayer ?? OtelPreloadLayer.forStack(fn);
+    }
+  }
+
+  // Every check passed: change the function.
+  if (collectorLayer !== undefined) {
+    fn.addLayers(...(preloadLayer !== undefined ? [collectorLayer, preloadLayer] : [collectorLayer]));
+  }
+  for (const [key, value] of Object.entries(defaults)) {
+    if (!(key in existing)) {
+      fn.addEnvironment(key, value);
+    }
+  }
+  if (nodeOptions !== undefined && nodeOptions !== existing.NODE_OPTIONS) {
+    fn.addEnvironment('NODE_OPTIONS', nodeOptions);
+  }
+  exporter.policyStatements.forEach(statement => fn.addToRolePolicy(statement));
+  if (all) {
+    setTracing(fn, context.tracing ?? Tracing.ACTIVE);
+  }
+  Object.defineProperty(fn, TRACED, { value: true, configurable: true });
+  return { collectorLayer, preloadLayer, serviceName, preload };
+}
+
+/**
+ * Lambda's tracing mode, when the function has none (a Function records none for
+ * `Tracing.DISABLED` or an unset `tracing`), with the statement Lambda needs to send its own
+ * segments: the one a Function adds for its `tracing` prop, which CDK merges with the exporter's.
+ */
+function setTracing(fn: LambdaFunction, tracing: Tracing): void {
+  const cfn = fn.node.defaultChild as CfnFunction;
+  if (tracing === Tracing.DISABLED || cfn.tracingConfig !== undefined) {
+    return;
+  }
+  cfn.tracingConfig = { mode: tracing };
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }));
+}

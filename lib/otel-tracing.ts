@@ -1,0 +1,155 @@
+import { Annotations, CfnResource, IAspect } from 'aws-cdk-lib';
+import { CfnFunction, Function as LambdaFunction, IFunction, ILayerVersion, SingletonFunction } from 'aws-cdk-lib/aws-lambda';
+import { IConstruct } from 'constructs';
+import { attachTracing, CannotTrace, Delivery, isExcluded, isTraced, markExcluded, Part } from './attach';
+import { OtelTracingOptions } from './tracing-options';
+
+/** What `OtelTracing.addToFunction` attached to a function. */
+export interface OtelTracingAttachment {
+  /** The collector extension layer added. */
+  readonly collectorLayer: ILayerVersion;
+
+  /**
+   * The preload layer added, for a Node.js function.
+   *
+   * @default - none: the function's runtime is not Node.js
+   */
+  readonly preloadLayer?: ILayerVersion;
+
+  /**
+   * The service name given to the function's spans, when known at synth time.
+   *
+   * @default - the name Lambda generates, read at run time
+   */
+  readonly serviceName?: string;
+}
+
+/**
+ * Traces existing Lambda functions with OpenTelemetry into AWS X-Ray, with the same result as
+ * `OtelTracedFunction`.
+ *
+ * As an Aspect, it traces every Lambda function under the scope it is added to, including
+ * functions made by other constructs and `SingletonFunction`s:
+ *
+ * ```ts
+ * Aspects.of(this).add(new OtelTracing()); // in a stack; or Aspects.of(app) for the whole app
+ * ```
+ *
+ * What each function gets depends on its runtime:
+ * - Node.js 22 and newer: the collector and preload layers, `NODE_OPTIONS` (merged with the
+ *   function's), the `OTEL_*` environment, active tracing and the X-Ray write permissions;
+ * - any other runtime (Python, Java, .NET, Ruby, custom runtimes): the collector layer, its
+ *   configuration, `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` for the function's own
+ *   OpenTelemetry SDK, active tracing and the permissions.
+ *
+ * The function's own environment values win over these defaults. A function already traced
+ * (an `OtelTracedFunction`, or one passed to `addToFunction`) is left as it is. A function that
+ * cannot be traced (a Node.js runtime older than 22, too many layers, another tracer in
+ * `NODE_OPTIONS`, a container image, a function defined only as a `CfnFunction`) gets a warning
+ * naming the reason, and synth goes on; `OtelTracing.exclude()` opts a function, or a whole
+ * scope, out.
+ */
+export class OtelTracing implements IAspect {
+  /** The warning id of a function the Aspect cannot trace, for `Annotations.acknowledgeWarning`. */
+  public static readonly WARNING_ID: string = 'cdk-lambda-otel-xray:cannotTrace';
+
+  /**
+   * Traces one function now, as the Aspect would, and fails on what the Aspect would only warn
+   * about. Accepts a `Function` (including a `NodejsFunction`) or a `SingletonFunction`.
+   */
+  public static addToFunction(fn: IFunction, options: OtelTracingOptions = {}): OtelTracingAttachment {
+    const where = `OtelTracing.addToFunction('${fn.node.path}')`;
+    const target = underlyingFunction(fn);
+    if (target === undefined) {
+      throw new Error(
+        `${where}: the function is neither a lambda.Function nor a SingletonFunction (for example it is imported), ` +
+        'so its layers and environment cannot be changed; pass the construct that defines it.',
+      );
+    }
+    const attachment = attachTracing(target, options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
+    return { collectorLayer: attachment.collectorLayer!, preloadLayer: attachment.preloadLayer, serviceName: attachment.serviceName };
+  }
+
+  /**
+   * Opts a function, or every function under a scope, out of the Aspect. For a
+   * `SingletonFunction`, its one underlying function is opted out.
+   */
+  public static exclude(scope: IConstruct): void {
+    markExcluded(scope);
+    if (scope instanceof SingletonFunction) {
+      const inner = underlyingFunction(scope);
+      if (inner !== undefined) markExcluded(inner);
+    }
+  }
+
+  private readonly options: OtelTracingOptions;
+
+  /**
+   * @param options how every function is traced; the same options as `OtelTracedFunction`'s.
+   */
+  constructor(options: OtelTracingOptions = {}) {
+    this.options = options;
+  }
+
+  /** Traces `node` when it is a Lambda function. */
+  public visit(node: IConstruct): void {
+    if (isExcluded(node)) {
+      return;
+    }
+    if (node instanceof SingletonFunction) {
+      const inner = underlyingFunction(node);
+      if (inner !== undefined && !isExcluded(inner)) this.trace(inner);
+      return;
+    }
+    if (node instanceof LambdaFunction) {
+      this.trace(node);
+      return;
+    }
+    if (isStandaloneFunctionResource(node)) {
+      warn(node, `not tracing Lambda function '${node.node.path}': it is defined as a CloudFormation resource only (no lambda.Function), ` +
+        'whose layers and environment this library cannot change');
+    }
+  }
+
+  private trace(fn: LambdaFunction): void {
+    if (isTraced(fn)) {
+      return;
+    }
+    const where = `OtelTracing: function '${fn.node.path}'`;
+    try {
+      attachTracing(fn, this.options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
+    } catch (e) {
+      if (e instanceof CannotTrace) {
+        warn(fn, `not tracing Lambda function '${fn.node.path}': ${e.reason}`);
+        return;
+      }
+      throw e;
+    }
+  }
+}
+
+function warn(node: IConstruct, message: string): void {
+  Annotations.of(node).addWarningV2(OtelTracing.WARNING_ID, `${message}. Opt it out with OtelTracing.exclude() to silence this warning.`);
+}
+
+/** The lambda.Function behind a function construct, when this library can change it. */
+function underlyingFunction(fn: IFunction | IConstruct): LambdaFunction | undefined {
+  if (fn instanceof LambdaFunction) {
+    return fn;
+  }
+  if (fn instanceof SingletonFunction) {
+    // A SingletonFunction creates (or finds) its one Function at the stack's root and keeps it
+    // in a private field, which no public member exposes.
+    const inner = (fn as any).lambdaFunction;
+    return inner instanceof LambdaFunction ? inner : undefined;
+  }
+  return undefined;
+}
+
+/** A Lambda function resource with no lambda.Function around it (an L1, or a custom resource provider). */
+function isStandaloneFunctionResource(node: IConstruct): boolean {
+  if (node instanceof CfnFunction) {
+    return !(node.node.scope instanceof LambdaFunction);
+  }
+  return node instanceof CfnResource && node.cfnResourceType === CfnFunction.CFN_RESOURCE_TYPE_NAME;
+}

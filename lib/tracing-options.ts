@@ -1,0 +1,94 @@
+import { Duration } from 'aws-cdk-lib';
+import { Architecture, ILayerVersion } from 'aws-cdk-lib/aws-lambda';
+import { Instrumentation } from './instrumentation';
+import { TraceExporter } from './trace-exporter';
+
+/** Log levels of the collector extension. */
+export enum CollectorLogLevel {
+  /** Every export, with span counts. */
+  DEBUG = 'debug',
+  /** Start-up, drops and failures. */
+  INFO = 'info',
+  /** Drops and failures. */
+  WARN = 'warn',
+  /** Failures only. */
+  ERROR = 'error',
+}
+
+/**
+ * How a function is traced, whatever delivers the collector and the preload to it (layers or
+ * a container image). Each setting means the same on every path: `OtelTracedFunction`,
+ * `OtelTracing.addToFunction`, the `OtelTracing` Aspect and `OtelTracedDockerImageFunction`.
+ */
+export interface OtelTracingSettings {
+  /**
+   * The service name of the function's spans (`OTEL_SERVICE_NAME`), which names its segments
+   * in X-Ray. Every OpenTelemetry SDK reads it, so it applies to functions of any runtime.
+   *
+   * @default - the function name: `functionName` when set, otherwise the name Lambda
+   * generates, read at run time
+   */
+  readonly serviceName?: string;
+
+  /**
+   * The instrumentations the Node.js preload enables besides AWS Lambda's own, which is always
+   * on. Those not listed are not loaded at all. Functions of other runtimes ignore it.
+   *
+   * @default [Instrumentation.HTTP, Instrumentation.UNDICI, Instrumentation.AWS_SDK]
+   */
+  readonly instrumentations?: Instrumentation[];
+
+  /**
+   * Where the collector extension sends spans.
+   *
+   * @default TraceExporter.xray() - AWS X-Ray in the function's Region
+   */
+  readonly exporter?: TraceExporter;
+
+  /**
+   * How long the collector may spend exporting an invocation's spans after the function has
+   * answered. This time counts toward the function's duration, so it must be shorter than
+   * the function's timeout; spans not delivered by then are dropped and counted in the log.
+   *
+   * @default Duration.seconds(2)
+   */
+  readonly collectorFlushTimeout?: Duration;
+
+  /**
+   * The collector's log level.
+   *
+   * @default CollectorLogLevel.INFO
+   */
+  readonly collectorLogLevel?: CollectorLogLevel;
+}
+
+/** How a function is traced with layers: the settings, and the layers to use. */
+export interface OtelTracingOptions extends OtelTracingSettings {
+  /**
+   * The collector layer to use: an `OtelCollectorLayer` (for example one shared across
+   * stacks), or any layer version with the same content, such as one imported by ARN. It must
+   * be built for the function's architecture; for a layer that is not an `OtelCollectorLayer`,
+   * state its architecture with `collectorLayerArchitecture`.
+   *
+   * @default - one layer per stack and architecture, shared by every traced function in it
+   */
+  readonly collectorLayer?: ILayerVersion;
+
+  /**
+   * The architecture `collectorLayer` is built for. Needed when `collectorLayer` is not an
+   * `OtelCollectorLayer` (for example imported with `LayerVersion.fromLayerVersionArn`), since
+   * the construct cannot read it from such a layer; when given for an `OtelCollectorLayer`, it
+   * must match the layer's.
+   *
+   * @default - the architecture of the `OtelCollectorLayer` given, or of the stack's layer
+   */
+  readonly collectorLayerArchitecture?: Architecture;
+
+  /**
+   * The preload layer to use for Node.js functions: an `OtelPreloadLayer`, or any layer
+   * version with the same content, such as one imported by ARN. It serves both architectures.
+   *
+   * @default - one layer per stack, shared by every traced function in it
+   */
+  readonly preloadLayer?: ILayerVersion;
+}
