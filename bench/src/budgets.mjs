@@ -39,6 +39,17 @@ export const BUDGETS = [
   { key: 'extension_after_runtime_done_p50_ms', label: 'runtimeDone delivered to collector event/next p50', unit: 'ms', limitFrom: { key: 'xray_round_trip_p50_ms', plus: 5 }, baseline: 'xray_round_trip_p50_ms', anchor: 'X-Ray stand-in round trip + 5 ms', deterministic: false },
   { key: 'extension_after_runtime_done_p99_ms', label: 'runtimeDone delivered to collector event/next p99', unit: 'ms', limitFrom: { key: 'xray_round_trip_p99_ms', plus: 5 }, baseline: 'xray_round_trip_p99_ms', anchor: 'X-Ray stand-in round trip + 5 ms', deterministic: false },
   { key: 'collector_flush_p50_ms', label: 'collector export of one invocation (12 spans), its own timing, p50', unit: 'ms', baseline: 'xray_round_trip_p50_ms', anchor: 'part of the line above', deterministic: false },
+  { key: 'preload_startup_cpu_ms', label: 'preload start-up CPU time, Node.js 22 (median, minus bare)', unit: 'ms', anchor: 'reported', deterministic: false },
+  { key: 'fair_peer_preload_startup_ms', label: 'official OpenTelemetry Node.js layer start-up cost (AWS_LAMBDA_EXEC_WRAPPER), Node.js 22', unit: 'ms', baseline: 'preload_startup_ms', anchor: 'budget: preload at most a third of this', deterministic: false },
+  { key: 'added_billed_p50_ms', label: 'added billed duration p50, 1 invoke / 200 ms', unit: 'ms', limitFrom: { key: 'xray_round_trip_p50_ms', plus: 2 }, baseline: 'billed_untraced_p50_ms', anchor: 'X-Ray stand-in round trip + 2 ms', deterministic: false },
+  { key: 'added_billed_p99_ms', label: 'added billed duration p99, 1 invoke / 200 ms', unit: 'ms', anchor: 'reported', deterministic: false },
+  { key: 'added_billed_steady_p50_ms', label: 'added billed duration p50, back-to-back', unit: 'ms', limit: 1, anchor: 'same handler untraced, same run', deterministic: false },
+  { key: 'added_billed_unsampled_p50_ms', label: 'added billed duration p50, Sampled=0', unit: 'ms', limit: 0.5, anchor: 'same handler untraced, same run', deterministic: false },
+  { key: 'cpu_handler_added_ms', label: 'CPU per invocation added in the handler process (one full CPU)', unit: 'ms', baseline: 'cpu_handler_untraced_ms', anchor: 'reported', deterministic: false },
+  { key: 'cpu_collector_ms', label: 'collector CPU per invocation (one full CPU)', unit: 'ms', anchor: 'reported', deterministic: false },
+  { key: 'cpu_added_at_128mb_ms', label: 'added CPU per invocation as wall time at 128 MB', unit: 'ms', anchor: 'CPU in proportion to memory, 1,769 MB = 1 vCPU', deterministic: false },
+  { key: 'cpu_added_at_512mb_ms', label: 'added CPU per invocation as wall time at 512 MB', unit: 'ms', anchor: 'CPU in proportion to memory', deterministic: false },
+  { key: 'cpu_added_at_1769mb_ms', label: 'added CPU per invocation as wall time at 1,769 MB', unit: 'ms', anchor: 'one vCPU', deterministic: false },
   { key: 'collector_spans_per_second', label: 'spans/s into the X-Ray stand-in, none lost', unit: 'spans/s', baseline: 'xray_stand_in_spans_per_second', anchor: 'the stand-in fed directly, same run', deterministic: false },
 ];
 

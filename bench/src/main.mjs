@@ -3,14 +3,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMoto, startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
-import { BENCH_DIR, BUILD_DIR, PRELOAD_INIT, PRELOAD_LAYER_DIR, REPO_DIR, WORK_DIR, collectorBinary, collectorLayerDir, preloadInitIn } from './paths.mjs';
+import { BENCH_DIR, BUILD_DIR, PRELOAD_INIT, PRELOAD_LAYER_DIR, REPO_DIR, THIRD_PARTY_DIR, WORK_DIR, collectorBinary, collectorLayerDir, preloadInitIn } from './paths.mjs';
 import { bundleHandler } from './bundle-handler.mjs';
 import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
-import { checkLoads, measurePreloadStartup } from './preload-startup.mjs';
+import { checkLoads, fairPeerWrapper, measurePreloadStartup } from './preload-startup.mjs';
 import { profilePreload } from './profile-preload.mjs';
 import { measureCollectorReady } from './collector-ready.mjs';
 import { collectorInitTrace } from './collector-init-trace.mjs';
 import { measureInvokeOverhead } from './invoke-overhead.mjs';
+import { measureBilled } from './billed.mjs';
 import { measureXRayCeiling, measureXRayRoundTrip } from './xray-round-trip.mjs';
 import { measureThroughput } from './collector-throughput.mjs';
 import { CollectorEnvironment } from './collector-environment.mjs';
@@ -75,8 +76,18 @@ const PROFILE_ENV = {
 };
 const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
 
+const fairPeerOpt = join(THIRD_PARTY_DIR, 'opentelemetry-lambda-nodejs-layer', 'opt');
+const skipped = {};
+/** A peer that is not there is skipped, with a line saying so, and the rest still runs. */
+function skip(what, why) {
+  skipped[what] = why;
+  log(`SKIPPED ${what}: ${why}`);
+}
 await phase('preload start-up', async () => {
-  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, runs: settings.BENCH_STARTUP_RUNS, log });
+  let wrapper;
+  if (existsSync(join(fairPeerOpt, 'otel-handler'))) wrapper = fairPeerWrapper(fairPeerOpt, WORK_DIR);
+  else skip('fair_peer_preload_startup_ms', `${fairPeerOpt} is absent (the official Node.js layer built from source)`);
+  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, log });
   Object.assign(results, out.figures);
   Object.assign(distributions, out.distributions);
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'] });
@@ -134,6 +145,26 @@ try {
     });
   }
 
+  await phase(`billed time and CPU (${settings.BENCH_RUNTIME})`, async () => {
+    const major = Number(/^nodejs(\d+)/.exec(settings.BENCH_RUNTIME)[1]);
+    const out = await measureBilled({
+      workDir: join(WORK_DIR, `billed${major}`),
+      runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
+      runtime: settings.BENCH_RUNTIME,
+      standIn,
+      tracedEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
+      collectorLayerDir: collectorLayerDir('amd64'),
+      preloadLayerDir: PRELOAD_LAYER_DIR,
+      taskDir: tenSpansTask,
+      invocations: settings.BENCH_BILLED_INVOCATIONS,
+      warmup: settings.BENCH_WARMUP,
+      log,
+    });
+    Object.assign(results, out.figures);
+    Object.assign(distributions, out.distributions);
+    writeFileSync(join(WORK_DIR, `billed-emulator-${major}.log`), out.logs.join('\n'));
+  });
+
   await phase('X-Ray stand-in round trip', async () => {
     Object.assign(results, await measureXRayRoundTrip({ endpoint: standIn.endpoint, calls: settings.BENCH_RTT_CALLS, segmentsPerCall: 12 }));
     Object.assign(results, await measureXRayCeiling({ endpoint: standIn.endpoint, calls: 100 }));
@@ -163,7 +194,7 @@ try {
 }
 
 const machine = describeMachine({ nodes: { 'start-up': node22, nodejs22x: join(nodeDir(22), 'bin', 'node'), nodejs24x: join(nodeDir(24), 'bin', 'node') }, repoDir: REPO_DIR });
-const document = { ...results, machine, settings, distributions, details, errors };
+const document = { ...results, machine, settings, distributions, details, skipped, errors };
 writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null, 2)}\n`);
 const table = markdown(results, { machine, settings, breakdown: preloadBreakdown() });
 writeFileSync(join(BENCH_DIR, 'RESULTS.md'), table);

@@ -25,3 +25,6 @@ export const preloadInitIn = (layerDir) => join(layerDir, inLayer(CONTRACT.prelo
 export const PEER_PACKAGES = ['@opentelemetry/auto-instrumentations-node', '@opentelemetry/sdk-node', '@opentelemetry/api'];
 
 export const HOW_TO_BUILD = 'run bench/run.sh or bench/sizes-test.sh, which build the collector (collector-go/build.sh) and the preload layer (layer-src/build.mjs) into bench/.build/';
+
+/** Benchmark peers built from upstream source (their README and SOURCE files), beside the repository. */
+export const THIRD_PARTY_DIR = process.env.BENCH_THIRD_PARTY_DIR ?? join(REPO_DIR, '..', 'shared', 'third_party');

@@ -4,6 +4,7 @@
 // with the preload, minus the same without it. Variants run interleaved, one of each per round,
 // in a rotating order, each pinned to one CPU.
 import { spawn } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ const PEER_ENV = {
  *   its NODE_OPTIONS imports the preload from the layer path, here the built layer on the host
  * @param {string} [compareInit]   init.mjs of a second build of the preload, measured as `compare`
  */
-export function startupVariants(tracedEnvironment, compareInit) {
+export function startupVariants(tracedEnvironment, compareInit, fairPeerWrapper) {
   const peerRegister = require.resolve('@opentelemetry/auto-instrumentations-node/register');
   const { NODE_OPTIONS: tracedNodeOptions, ...tracedEnv } = tracedEnvironment;
   if (!tracedNodeOptions?.includes(CONTRACT.preload.importPath)) {
@@ -41,6 +42,7 @@ export function startupVariants(tracedEnvironment, compareInit) {
     preload: { nodeOptions: tracedNodeOptions.replace(CONTRACT.preload.importPath, PRELOAD_INIT), env: tracedEnv },
     ...(compareInit ? { compare: { nodeOptions: tracedNodeOptions.replace(CONTRACT.preload.importPath, compareInit), env: tracedEnv } } : {}),
     peer: { nodeOptions: `--require ${peerRegister}`, env: PEER_ENV },
+    ...(fairPeerWrapper ? { fairPeer: { nodeOptions: '', env: { AWS_LAMBDA_EXEC_WRAPPER: fairPeerWrapper }, wrapper: fairPeerWrapper } } : {}),
     peerSameInstrumentations: {
       nodeOptions: `--require ${peerRegister}`,
       env: { ...PEER_ENV, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-lambda,http,undici,aws-sdk' },
@@ -82,7 +84,8 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
     NODE_OPTIONS: variant.nodeOptions,
   };
   let stderr = '';
-  const argv = [...onOneCore(), node, '--import', RUNTIME_HOOK, join(runtimeDir, 'index.mjs')];
+  // Lambda starts the runtime through AWS_LAMBDA_EXEC_WRAPPER when it is set: `<wrapper> <runtime command>`.
+  const argv = [...onOneCore(), ...(variant.wrapper ? [variant.wrapper] : []), node, '--import', RUNTIME_HOOK, join(runtimeDir, 'index.mjs')];
   const started = performance.now();
   const child = spawn(argv[0], argv.slice(1), { env, cwd: taskDir, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.on('data', (d) => { stderr += d; });
@@ -100,7 +103,7 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
     if (/tracing disabled|Error:/.test(stderr)) {
       throw new Error(`the preload reported a problem (NODE_OPTIONS=${variant.nodeOptions}):\n${stderr}`);
     }
-    return outcome.ready - started;
+    return { ms: outcome.ready - started, cpuMs: cpuMillisOf(child.pid) };
   } finally {
     child.kill('SIGKILL');
     await exited;
@@ -114,8 +117,8 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
  * Measures every variant `runs` times, interleaved, after one warm-up round.
  * @returns {Promise<Record<string, number>>} figures for results.json
  */
-export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, runs, log = () => {} }) {
-  const variants = startupVariants(tracedEnvironment, compareInit);
+export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, fairPeerWrapper, runs, log = () => {} }) {
+  const variants = startupVariants(tracedEnvironment, compareInit, fairPeerWrapper);
   // Each start: a variant and the handler bundle it loads. The ES module bundle serves the
   // comparison with the peer; the CommonJS bundle, NodejsFunction's default, only bare and preload.
   const starts = {
@@ -126,17 +129,23 @@ export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTask
   };
   const names = Object.keys(starts);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu = Object.fromEntries(names.map((n) => [n, []]));
   for (let roundIndex = -1; roundIndex < runs; roundIndex++) {
     const order = names.map((_, i) => names[(i + Math.max(roundIndex, 0)) % names.length]);
     for (const name of order) {
-      const ms = await timeOneStart({ node, runtimeDir, ...starts[name] });
-      if (roundIndex >= 0) samples[name].push(ms);
+      const { ms, cpuMs } = await timeOneStart({ node, runtimeDir, ...starts[name] });
+      if (roundIndex >= 0) {
+        samples[name].push(ms);
+        cpu[name].push(cpuMs);
+      }
     }
     if (roundIndex >= 0 && (roundIndex + 1) % 10 === 0) log(`start-up: ${roundIndex + 1}/${runs} rounds`);
   }
   return {
     figures: {
       ...figuresOf(samples),
+      preload_startup_cpu_ms: round(median(pairedDifferences(cpu.preload, cpu.bare))),
+      ...(cpu.fairPeer ? { fair_peer_preload_startup_cpu_ms: round(median(pairedDifferences(cpu.fairPeer, cpu.bare))) } : {}),
       preload_startup_runs: runs,
     },
     distributions: Object.fromEntries(names.map((n) => [`startup_${n}`, summarize(samples[n])])),
@@ -149,6 +158,7 @@ function figuresOf(samples) {
     preload_startup_ms: costOf('preload'),
     peer_preload_startup_ms: costOf('peer'),
     peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
+    ...(samples.fairPeer ? { fair_peer_preload_startup_ms: costOf('fairPeer') } : {}),
     preload_startup_cjs_bundle_ms: costOf('preloadCjs', 'bareCjs'),
     bare_node_startup_ms: round(median(samples.bare)),
     ...(samples.compare ? { compare_preload_startup_ms: costOf('compare'), compare_preload_startup_cjs_bundle_ms: costOf('compareCjs', 'bareCjs') } : {}),
@@ -172,4 +182,41 @@ export async function checkLoads({ node, runtimeDir, taskDir, tracedEnvironment 
     }
   }
   return outcome;
+}
+
+/**
+ * CPU time a process has used so far, all its threads, in milliseconds: the first field of each
+ * thread's /proc/<pid>/task/<tid>/schedstat (nanoseconds on a CPU), finer than /proc/<pid>/stat's
+ * clock ticks. NaN when the process is gone.
+ * @param {number} pid
+ */
+export function cpuMillisOf(pid) {
+  try {
+    let nanos = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        nanos += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // a thread that just ended
+      }
+    }
+    return nanos / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The official OpenTelemetry Node.js layer's exec wrapper (`opt/otel-handler` of the layer built
+ * from source, see its SOURCE file) with its /opt paths pointed at that folder, written to
+ * `workDir`: started as Lambda starts it, AWS_LAMBDA_EXEC_WRAPPER in front of the runtime's command.
+ * @param {string} layerOptDir  the layer's /opt tree
+ * @returns {string} the wrapper's path
+ */
+export function fairPeerWrapper(layerOptDir, workDir) {
+  const script = readFileSync(join(layerOptDir, 'otel-handler'), 'utf8').replaceAll('/opt/', `${layerOptDir}/`);
+  const path = join(workDir, 'fair-peer-otel-handler');
+  writeFileSync(path, script);
+  chmodSync(path, 0o755);
+  return path;
 }

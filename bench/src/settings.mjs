@@ -1,6 +1,6 @@
 // Run sizes, from the environment, so a quick run can measure less:
 //   BENCH_STARTUP_RUNS=30 BENCH_READY_RUNS=20 BENCH_INVOCATIONS=500 BENCH_WARMUP=20
-//   BENCH_RTT_CALLS=200 BENCH_THROUGHPUT_BURSTS=1000,2000,5000,10000,20000 BENCH_RUNTIME=nodejs24.x
+//   BENCH_BILLED_INVOCATIONS=200 BENCH_RTT_CALLS=200 BENCH_THROUGHPUT_BURSTS=1000,2000,5000,10000,20000 BENCH_RUNTIME=nodejs24.x
 // and, to measure a second build of the preload layer in the same rounds (e.g. a copy of an
 // earlier one), BENCH_COMPARE_PRELOAD_LAYER=<directory holding the layer's nodejs/>.
 
@@ -9,6 +9,7 @@ const INTEGERS = {
   BENCH_READY_RUNS: { default: 20, min: 1, what: 'collector start-up rounds' },
   BENCH_INVOCATIONS: { default: 500, min: 1, what: 'invocations of each function' },
   BENCH_WARMUP: { default: 20, min: 1, what: 'warm-up invocations of each function, not counted' },
+  BENCH_BILLED_INVOCATIONS: { default: 200, min: 1, what: 'billed-time rounds per mode (low traffic, back-to-back, unsampled)' },
   BENCH_RTT_CALLS: { default: 200, min: 1, what: 'PutTraceSegments calls timed against the X-Ray stand-in' },
 };
 const RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
