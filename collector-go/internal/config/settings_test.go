@@ -50,14 +50,12 @@ func TestValidSettings(t *testing.T) {
 		contract.EnvTelemetryListen:  "127.0.0.1:4243",
 		contract.EnvMaxBufferedSpans: "500",
 		contract.EnvOnStartupFailure: "init-error",
-		EnvExportMode:                "Every-Invocation",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.ConfigURI != "env:MY_CONFIG" || s.FlushTimeout != 750*time.Millisecond || s.LogLevel != zapcore.DebugLevel ||
-		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError ||
-		s.ExportMode != ExportEveryInvocation {
+		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError {
 		t.Fatalf("settings = %+v", s)
 	}
 	if s, _ := SettingsFromEnv(env(map[string]string{contract.EnvFlushTimeout: "1500"})); s.FlushTimeout != 1500*time.Millisecond {
@@ -72,7 +70,6 @@ func TestInvalidSettingsNameVariableValueAndFix(t *testing.T) {
 		contract.EnvTelemetryListen:  {"sandbox"},
 		contract.EnvMaxBufferedSpans: {"0", "many"},
 		contract.EnvOnStartupFailure: {"crash"},
-		EnvExportMode:                {"deferred"},
 	}
 	for name, values := range tests {
 		for _, v := range values {
