@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -233,61 +232,29 @@ func (s *xraySender) round(ctx context.Context, pending []item, res *SendResult)
 		batches = append(batches, current)
 	}
 
-	var (
-		mu          sync.Mutex
-		next        int
-		unreachable bool
-		wg          sync.WaitGroup
-	)
-	take := func() ([]item, bool, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= len(batches) {
-			return nil, false, false
-		}
-		b := batches[next]
-		next++
-		return b, true, unreachable || ctx.Err() != nil
-	}
-	for range min(s.workers, len(batches)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				b, ok, skip := take()
-				if !ok {
-					return
-				}
-				if skip {
-					mu.Lock()
-					keep = append(keep, b...)
-					res.Unsent++
-					mu.Unlock()
-					continue
-				}
-				stored, retryNow, retryLater, dropped, err := s.call(ctx, b)
-				mu.Lock()
-				res.Calls++
-				res.Stored += stored
-				again = append(again, retryNow...)
-				keep = append(keep, retryLater...)
-				for reason, n := range dropped {
-					res.Drop(reason, n)
-				}
-				if err != nil {
-					res.FailedCalls++
-					if res.Err == nil {
-						res.Err = err
-					}
-					if IsUnreachable(err) {
-						unreachable = true
-					}
-				}
-				mu.Unlock()
+	unreachable := SendBatches(ctx, s.workers, batches, func(b []item) func() bool {
+		stored, retryNow, retryLater, dropped, err := s.call(ctx, b)
+		return func() bool {
+			res.Calls++
+			res.Stored += stored
+			again = append(again, retryNow...)
+			keep = append(keep, retryLater...)
+			for reason, n := range dropped {
+				res.Drop(reason, n)
 			}
-		}()
-	}
-	wg.Wait()
+			if err == nil {
+				return false
+			}
+			res.FailedCalls++
+			if res.Err == nil {
+				res.Err = err
+			}
+			return IsUnreachable(err)
+		}
+	}, func(b []item) {
+		keep = append(keep, b...)
+		res.Unsent++
+	})
 	return again, keep, unreachable || ctx.Err() != nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
@@ -32,25 +31,7 @@ func (s exporterSender) Send(ctx context.Context, td ptrace.Traces) components.S
 		return result
 	}
 	result.Retry = ptrace.NewTraces()
-	var (
-		mu          sync.Mutex
-		next        int
-		unreachable bool
-		wg          sync.WaitGroup
-	)
-	take := func() (batch, bool, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= len(batches) {
-			return batch{}, false, false
-		}
-		b := batches[next]
-		next++
-		return b, true, unreachable || ctx.Err() != nil
-	}
-	record := func(b batch, err error, attempted bool) {
-		mu.Lock()
-		defer mu.Unlock()
+	record := func(b batch, err error, attempted bool) (unreachable bool) {
 		if attempted {
 			result.Calls++
 		} else {
@@ -59,7 +40,7 @@ func (s exporterSender) Send(ctx context.Context, td ptrace.Traces) components.S
 		switch {
 		case err == nil:
 			result.Stored += b.spans
-			return
+			return false
 		case errors.Is(err, errPanicked):
 			result.Drop(components.DropPanic, b.spans)
 		case attempted && consumererror.IsPermanent(err):
@@ -69,34 +50,18 @@ func (s exporterSender) Send(ctx context.Context, td ptrace.Traces) components.S
 			result.RetrySpans += b.spans
 		}
 		if !attempted {
-			return
+			return false
 		}
 		result.FailedCalls++
 		if result.Err == nil {
 			result.Err = err
 		}
-		if components.IsUnreachable(err) {
-			unreachable = true
-		}
+		return components.IsUnreachable(err)
 	}
-	for range min(max(1, s.policy.Workers), len(batches)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				b, ok, skip := take()
-				if !ok {
-					return
-				}
-				if skip {
-					record(b, errSkipped, false)
-					continue
-				}
-				record(b, consume(ctx, s.exporter, b.traces), true)
-			}
-		}()
-	}
-	wg.Wait()
+	unreachable := components.SendBatches(ctx, s.policy.Workers, batches, func(b batch) func() bool {
+		err := consume(ctx, s.exporter, b.traces)
+		return func() bool { return record(b, err, true) }
+	}, func(b batch) { record(b, errSkipped, false) })
 	if result.Unsent > 0 {
 		reason := "the endpoint cannot be reached"
 		if !unreachable && ctx.Err() != nil {
