@@ -67,7 +67,8 @@ func TestInvalidSettingsNameVariableValueAndFix(t *testing.T) {
 	tests := map[string][]string{
 		contract.EnvFlushTimeout:     {"soon", "1h", "-1s"},
 		contract.EnvLogLevel:         {"verbose", "fatal"},
-		contract.EnvTelemetryListen:  {"sandbox"},
+		contract.EnvTelemetryListen:  {"sandbox", "0.0.0.0:4243", "10.0.0.1:4243"},
+		EnvMaxBufferedBytes:          {"0", "lots", "1000"},
 		contract.EnvMaxBufferedSpans: {"0", "many"},
 		contract.EnvOnStartupFailure: {"crash"},
 	}
