@@ -4,9 +4,14 @@ import * as http from 'node:http';
  * A local stand-in for the collector's OTLP/HTTP receiver: accepts JSON-encoded
  * ExportTraceServiceRequest bodies on POST /v1/traces and keeps every span it receives,
  * flattened with its resource attributes, and counts the connections clients open to it.
+ * With `answerDelayMillis`, it answers that long after a request arrived (its spans are kept at
+ * once); with `statuses`, the first requests are answered with those statuses in turn (their
+ * spans are not kept unless the status is 2xx), the rest with 200.
  * https://opentelemetry.io/docs/specs/otlp/#otlphttp
+ * @param {{answerDelayMillis?: number, statuses?: number[]}} [options]
  */
-export async function startOtlpStandIn() {
+export async function startOtlpStandIn({ answerDelayMillis = 0, statuses = [] } = {}) {
+  const pendingStatuses = [...statuses];
   const spans = [];
   const requests = [];
   const waiters = new Set();
@@ -19,6 +24,11 @@ export async function startOtlpStandIn() {
         response.writeHead(404).end();
         return;
       }
+      const status = pendingStatuses.shift() ?? 200;
+      if (status < 200 || status > 299) {
+        response.writeHead(status).end();
+        return;
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       for (const resourceSpans of body.resourceSpans ?? []) {
         const resource = attributesOf(resourceSpans.resource?.attributes);
@@ -28,7 +38,9 @@ export async function startOtlpStandIn() {
           }
         }
       }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      const answer = () => response.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      if (answerDelayMillis > 0) setTimeout(answer, answerDelayMillis);
+      else answer();
       for (const waiter of waiters) waiter();
     });
   });
@@ -60,7 +72,7 @@ export async function startOtlpStandIn() {
         check();
       });
     },
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }),
   };
 }
 
