@@ -9,6 +9,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HandOffExporter, isLoopbackUrl } from '../src/hand-off-exporter.mjs';
+import { COLLECTOR_OTLP_TRACES_URL } from '../src/contract.generated.mjs';
 import { createExporter, exportTimeoutMillis, DEFAULT_EXPORT_TIMEOUT_MILLIS } from '../src/tracer-provider.mjs';
 import { startOtlpStandIn } from './support/otlp-stand-in.mjs';
 import { createTaskRoot, lambdaEnvironment, runHandler } from './support/run-handler.mjs';
@@ -109,10 +110,10 @@ describe('hand-off exporter', () => {
   });
 
   it('is used for a collector on loopback only, and not with OTLP headers or compression', () => {
-    assert.ok(isLoopbackUrl('http://127.0.0.1:4318/v1/traces'));
+    assert.ok(isLoopbackUrl(COLLECTOR_OTLP_TRACES_URL));
     assert.ok(isLoopbackUrl('http://localhost:4318/v1/traces'));
     assert.ok(isLoopbackUrl('http://[::1]:4318/v1/traces'));
-    assert.ok(!isLoopbackUrl('https://127.0.0.1:4318/v1/traces'));
+    assert.ok(!isLoopbackUrl(COLLECTOR_OTLP_TRACES_URL.replace('http:', 'https:')));
     assert.ok(!isLoopbackUrl('http://collector.example.com:4318/v1/traces'));
     assert.ok(!isLoopbackUrl('not a url'));
     assert.ok(createExporter({}) instanceof HandOffExporter);
