@@ -46,7 +46,25 @@ type Settings struct {
 	// DefaultMaxBufferedBytes).
 	MaxBufferedBytes int64
 	OnStartupFailure StartupFailure
+	// ExportMode says when spans leave (see ExportAdaptive).
+	ExportMode ExportMode
 }
+
+// ExportMode says when the spans of an invocation are exported.
+type ExportMode string
+
+const (
+	// ExportAdaptive exports before /extension/event/next at low traffic
+	// and defers export into later invocations at steady traffic.
+	ExportAdaptive ExportMode = "adaptive"
+	// ExportEveryInvocation exports every invocation's spans before its
+	// /extension/event/next, at any traffic.
+	ExportEveryInvocation ExportMode = "every-invocation"
+)
+
+// EnvExportMode is the environment variable holding the export mode. It is
+// the collector's own (the construct does not set it).
+const EnvExportMode = "OTEL_XRAY_COLLECTOR_EXPORT_MODE"
 
 // EnvMaxBufferedBytes is the environment variable holding the byte budget
 // of the span buffer. It is the collector's own (the construct does not set
@@ -109,6 +127,7 @@ func DefaultSettings() Settings {
 		MaxBufferedSpans: contract.DefaultMaxBufferedSpans,
 		MaxBufferedBytes: DefaultMaxBufferedBytes(0),
 		OnStartupFailure: StartupFailure(contract.DefaultOnStartupFailure),
+		ExportMode:       ExportAdaptive,
 	}
 }
 
@@ -189,6 +208,14 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 			s.OnStartupFailure = StartupFailure(strings.ToLower(v))
 		default:
 			errs = append(errs, fmt.Errorf("%s=%q is not supported: use %q (run the function untraced) or %q (fail the function's init)", contract.EnvOnStartupFailure, v, Continue, InitError))
+		}
+	}
+	if v, ok := get(EnvExportMode); ok {
+		switch ExportMode(strings.ToLower(v)) {
+		case ExportAdaptive, ExportEveryInvocation:
+			s.ExportMode = ExportMode(strings.ToLower(v))
+		default:
+			errs = append(errs, fmt.Errorf("%s=%q is not supported: use %q (defer export at steady traffic) or %q (export before every /extension/event/next)", EnvExportMode, v, ExportAdaptive, ExportEveryInvocation))
 		}
 	}
 	return s, errors.Join(errs...)

@@ -50,12 +50,14 @@ func TestValidSettings(t *testing.T) {
 		contract.EnvTelemetryListen:  "127.0.0.1:4243",
 		contract.EnvMaxBufferedSpans: "500",
 		contract.EnvOnStartupFailure: "init-error",
+		EnvExportMode:                "Every-Invocation",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.ConfigURI != "env:MY_CONFIG" || s.FlushTimeout != 750*time.Millisecond || s.LogLevel != zapcore.DebugLevel ||
-		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError {
+		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError ||
+		s.ExportMode != ExportEveryInvocation {
 		t.Fatalf("settings = %+v", s)
 	}
 	if s, _ := SettingsFromEnv(env(map[string]string{contract.EnvFlushTimeout: "1500"})); s.FlushTimeout != 1500*time.Millisecond {
@@ -71,6 +73,7 @@ func TestInvalidSettingsNameVariableValueAndFix(t *testing.T) {
 		EnvMaxBufferedBytes:          {"0", "lots", "1000"},
 		contract.EnvMaxBufferedSpans: {"0", "many"},
 		contract.EnvOnStartupFailure: {"crash"},
+		EnvExportMode:                {"deferred"},
 	}
 	for name, values := range tests {
 		for _, v := range values {

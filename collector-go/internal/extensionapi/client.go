@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -52,6 +53,32 @@ type Event struct {
 	InvokedFunctionArn string `json:"invokedFunctionArn"`
 	// ShutdownReason is spindown, timeout or failure on SHUTDOWN.
 	ShutdownReason string `json:"shutdownReason"`
+	// Tracing is the invocation's trace header on INVOKE.
+	Tracing *Tracing `json:"tracing,omitempty"`
+}
+
+// Tracing is the tracing object of an INVOKE event: Type is
+// X-Amzn-Trace-Id and Value the header, such as
+// "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".
+type Tracing struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Unsampled reports whether the invocation's trace header says Sampled=0:
+// the function's tracer then records no span for it. A header without a
+// sampling decision, or no header, counts as sampled.
+func (e Event) Unsampled() bool {
+	if e.Tracing == nil || (e.Tracing.Type != "" && !strings.EqualFold(e.Tracing.Type, "X-Amzn-Trace-Id")) {
+		return false
+	}
+	for _, part := range strings.Split(e.Tracing.Value, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && k == "Sampled" {
+			return strings.TrimSpace(v) == "0"
+		}
+	}
+	return false
 }
 
 // Deadline returns DeadlineMs as a time (zero if Lambda sent none).

@@ -131,3 +131,25 @@ type errString string
 func (e errString) Error() string { return string(e) }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestUnsampledReadsTheSamplingDecisionOfTheTraceHeader(t *testing.T) {
+	for value, want := range map[string]bool{
+		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0": true,
+		"Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0;Lineage=a87bd80c:1":      true,
+		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1": false,
+		"Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=?":                         false,
+		"Root=1-5759e988-bd862e3fe1be46a994272793":                                   false,
+		"": false,
+	} {
+		var ev Event
+		if err := json.Unmarshal([]byte(`{"eventType":"INVOKE","tracing":{"type":"X-Amzn-Trace-Id","value":"`+value+`"}}`), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.Unsampled(); got != want {
+			t.Errorf("Unsampled(%q) = %v, want %v", value, got, want)
+		}
+	}
+	if (Event{}).Unsampled() {
+		t.Error("an event without tracing counts as unsampled")
+	}
+}

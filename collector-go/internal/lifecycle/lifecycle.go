@@ -1,8 +1,10 @@
 // Package lifecycle drives the extension through the Lambda execution
 // environment lifecycle
 // (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html):
-// register while starting the pipeline, learn from the Telemetry API when each invoke
-// is done, flush before asking for the next event, drain on SHUTDOWN.
+// register while starting the pipeline, learn when each invocation's spans
+// are in (from its handler span, else from the Telemetry API), export them
+// before asking for the next event at low traffic or alongside a later
+// invocation at steady traffic, drain on SHUTDOWN.
 package lifecycle
 
 import (
@@ -38,6 +40,13 @@ const (
 type Pipeline interface {
 	Flush(ctx context.Context, fields ...zap.Field) pipeline.FlushResult
 	Shutdown(ctx context.Context, fields ...zap.Field) pipeline.FlushResult
+	// WaitInvocation returns when the span of the handler invocation
+	// requestID has arrived and no request is being read.
+	WaitInvocation(ctx context.Context, requestID string) error
+	// Buffered is the number of spans held; BufferFill how full the
+	// buffer is, 0 to 1.
+	Buffered() int
+	BufferFill() float64
 }
 
 // StartPipeline loads the configuration, builds the pipeline and starts it.
@@ -63,6 +72,7 @@ type coordinator struct {
 	client    *extensionapi.Client
 	pipeline  Pipeline
 	telemetry *telemetryapi.Listener
+	traffic   traffic
 }
 
 // Run registers the extension and serves lifecycle events until SHUTDOWN or
@@ -162,6 +172,7 @@ func (c *coordinator) subscribe(ctx context.Context) *telemetryapi.Listener {
 
 func (c *coordinator) loop(ctx context.Context) error {
 	for {
+		c.traffic.asked(time.Now())
 		ev, err := c.client.NextEvent(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -177,9 +188,10 @@ func (c *coordinator) loop(ctx context.Context) error {
 			cancel()
 			return err
 		}
+		arrived := time.Now()
 		switch ev.EventType {
 		case extensionapi.Invoke:
-			c.safely("invoke", func() { c.invoke(ctx, ev) })
+			c.safely("invoke", func() { c.invoke(ctx, ev, arrived) })
 		case extensionapi.Shutdown:
 			c.safely("shutdown", func() { c.shutdown(ev.Deadline(), ev.ShutdownReason) })
 			return nil
@@ -201,43 +213,149 @@ func (c *coordinator) safely(where string, f func()) {
 	f()
 }
 
-// invoke handles one INVOKE: wait for the runtime to finish this request,
-// then export everything received so far, all before the invoke deadline.
-func (c *coordinator) invoke(ctx context.Context, ev *extensionapi.Event) {
+// invoke handles one INVOKE. With the Telemetry API it exports adaptively:
+//
+//   - at low traffic it waits until the invocation's spans are all in (the
+//     handler invocation's span arrived, or platform.runtimeDone, or the
+//     deadline), exports them, and only then asks for the next event, so no
+//     span waits in a frozen environment;
+//   - at steady traffic (steadyRun INVOKEs in a row arriving within
+//     steadyGap of the extension asking for them) it asks for the next
+//     event at once: the spans wait in the buffer, and a later invocation
+//     exports them alongside its handler, at most every deferInterval or
+//     when deferSpans are buffered, and before its own /event/next;
+//   - an invocation whose trace header says Sampled=0 makes no span: it
+//     waits for nothing and exports nothing (spans earlier invocations left
+//     go with the next export, or at SHUTDOWN).
+//
+// Without the Telemetry API it exports what earlier invocations left, at
+// the start of each event.
+func (c *coordinator) invoke(ctx context.Context, ev *extensionapi.Event, arrived time.Time) {
 	if c.pipeline == nil {
 		return
 	}
 	deadline := ev.Deadline()
 	if deadline.IsZero() {
-		deadline = time.Now().Add(c.opts.Settings.FlushTimeout + deadlineMargin)
+		deadline = arrived.Add(c.opts.Settings.FlushTimeout + deadlineMargin)
 	}
-	trigger := "next_event"
-	if c.telemetry != nil {
-		waitCtx, cancel := context.WithDeadline(ctx, deadline.Add(-deadlineMargin))
-		status, err := c.telemetry.WaitRuntimeDone(waitCtx, ev.RequestID)
-		cancel()
-		if err != nil {
-			// The function ran into its timeout (or we are stopping): Lambda
-			// resets the environment and sends SHUTDOWN, where the buffer drains.
-			c.logger.Warn("no platform.runtimeDone before the invoke deadline: spans stay buffered for SHUTDOWN or the next invoke",
-				zap.String("request_id", ev.RequestID))
-			return
-		}
-		trigger = "runtimeDone"
-		c.logger.Debug("runtime done", zap.String("request_id", ev.RequestID), zap.String("status", status))
-	}
-	flushDeadline := time.Now().Add(c.opts.Settings.FlushTimeout)
-	if limit := deadline.Add(-deadlineMargin); limit.Before(flushDeadline) {
-		flushDeadline = limit
-	}
-	if time.Until(flushDeadline) < minFlushWindow && trigger == "runtimeDone" {
-		c.logger.Warn("too close to the invoke deadline to export: spans stay buffered for the next event",
-			zap.String("request_id", ev.RequestID), zap.Duration("left", time.Until(deadline)))
+	limit := deadline.Add(-deadlineMargin)
+	if c.telemetry == nil {
+		c.flush(limit, "next_event", ev.RequestID)
 		return
 	}
+	steady := c.traffic.arrive(arrived) && c.opts.Settings.ExportMode != config.ExportEveryInvocation
+
+	// At steady traffic, the spans earlier invocations left leave alongside
+	// this invocation's handler when due. (At low traffic the flush after
+	// the invocation takes them.)
+	var background <-chan struct{}
+	if steady && c.traffic.due(arrived, c.pipeline.Buffered(), c.pipeline.BufferFill()) {
+		background = c.exportInBackground(limit, ev.RequestID)
+	}
+	defer func() {
+		// Nothing is in flight when the environment may freeze.
+		if background != nil {
+			<-background
+		}
+	}()
+	if steady {
+		c.logger.Debug("steady traffic: this invocation's spans leave with a later one", zap.String("request_id", ev.RequestID))
+		return
+	}
+	if ev.Unsampled() {
+		c.logger.Debug("invocation not sampled: nothing to wait for", zap.String("request_id", ev.RequestID))
+		return
+	}
+	trigger, ok := c.waitInvocationDone(ctx, ev.RequestID, limit)
+	if !ok {
+		// The function ran into its timeout (or we are stopping): Lambda
+		// resets the environment and sends SHUTDOWN, where the buffer drains.
+		c.logger.Warn("neither the invocation's span nor platform.runtimeDone before the invoke deadline: spans stay buffered for SHUTDOWN or the next invoke",
+			zap.String("request_id", ev.RequestID))
+		return
+	}
+	c.flush(limit, trigger, ev.RequestID)
+}
+
+// waitInvocationDone waits until the spans of requestID are all in: its
+// handler invocation's span arrived (trigger "invocation_span"), or the
+// Telemetry API reported platform.runtimeDone ("runtimeDone"), whichever
+// comes first, at most until limit.
+func (c *coordinator) waitInvocationDone(ctx context.Context, requestID string, limit time.Time) (string, bool) {
+	waitCtx, cancel := context.WithDeadline(ctx, limit)
+	defer cancel()
+	got := make(chan string, 2)
+	go func() {
+		if c.pipeline.WaitInvocation(waitCtx, requestID) == nil {
+			got <- "invocation_span"
+		}
+	}()
+	go func() {
+		if status, err := c.telemetry.WaitRuntimeDone(waitCtx, requestID); err == nil {
+			c.logger.Debug("runtime done", zap.String("request_id", requestID), zap.String("status", status))
+			got <- "runtimeDone"
+		}
+	}()
+	select {
+	case trigger := <-got:
+		return trigger, true
+	case <-waitCtx.Done():
+		select {
+		case trigger := <-got:
+			return trigger, true
+		default:
+			return "", false
+		}
+	}
+}
+
+// flush exports everything buffered, by the flush timeout and never past
+// limit. After the invocation's end, when less than minFlushWindow is left,
+// the spans stay buffered for the next event instead.
+func (c *coordinator) flush(limit time.Time, trigger, requestID string) {
+	flushDeadline := time.Now().Add(c.opts.Settings.FlushTimeout)
+	if limit.Before(flushDeadline) {
+		flushDeadline = limit
+	}
+	if time.Until(flushDeadline) < minFlushWindow && trigger != "next_event" {
+		c.logger.Warn("too close to the invoke deadline to export: spans stay buffered for the next event",
+			zap.String("request_id", requestID), zap.Duration("left", time.Until(limit.Add(deadlineMargin))))
+		return
+	}
+	c.traffic.exportedAt = time.Now()
 	flushCtx, cancel := context.WithDeadline(context.Background(), flushDeadline)
 	defer cancel()
-	c.pipeline.Flush(flushCtx, zap.String("trigger", trigger), zap.String("request_id", ev.RequestID))
+	result := c.pipeline.Flush(flushCtx, zap.String("trigger", trigger), zap.String("request_id", requestID))
+	c.traffic.retrying = result.Retained() > 0
+}
+
+// exportInBackground starts exporting what is buffered, by the flush
+// timeout and never past limit; the returned channel closes when it is
+// done. It returns nil when too little time is left.
+func (c *coordinator) exportInBackground(limit time.Time, requestID string) <-chan struct{} {
+	flushDeadline := time.Now().Add(c.opts.Settings.FlushTimeout)
+	if limit.Before(flushDeadline) {
+		flushDeadline = limit
+	}
+	if time.Until(flushDeadline) < minFlushWindow {
+		return nil
+	}
+	c.traffic.exportedAt = time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				pipeline.Recovered(c.logger, "deferred export", r)
+			}
+		}()
+		ctx, cancel := context.WithDeadline(context.Background(), flushDeadline)
+		defer cancel()
+		result := c.pipeline.Flush(ctx, zap.String("trigger", "deferred"), zap.String("request_id", requestID))
+		// Read by the next invoke, after this one waited for done.
+		c.traffic.retrying = result.Retained() > 0
+	}()
+	return done
 }
 
 // shutdown drains the pipeline within Lambda's shutdown deadline.

@@ -241,7 +241,7 @@ func TestRuntimeDoneMissingUntilTheDeadlineKeepsSpansForShutdown(t *testing.T) {
 	if h.xray.Calls() != 0 {
 		t.Fatal("exported without runtimeDone")
 	}
-	if len(h.logs.FilterMessage("no platform.runtimeDone before the invoke deadline: spans stay buffered for SHUTDOWN or the next invoke").All()) != 1 {
+	if len(h.logs.FilterMessage("neither the invocation's span nor platform.runtimeDone before the invoke deadline: spans stay buffered for SHUTDOWN or the next invoke").All()) != 1 {
 		t.Error("missing runtimeDone not logged")
 	}
 	h.api.Shutdown("timeout", 2*time.Second)
@@ -336,6 +336,150 @@ func TestRuntimeDoneTooCloseToTheDeadlineKeepsSpansForTheNextInvoke(t *testing.T
 	h.api.WaitNext(t, hangGuard)
 	if got := len(h.xray.Documents()); got != 3 {
 		t.Fatalf("the next invoke exported %d segments, want the 3 kept", got)
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
+
+// sendInvocationSpans posts a trace whose server span is the handler span
+// of requestID, as the AWS Lambda instrumentation records it.
+func (h *harness) sendInvocationSpans(t *testing.T, seed byte, requestID string) {
+	t.Helper()
+	td, _ := testsupport.NewTrace(seed)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("faas.invocation_id", requestID)
+	if resp := testsupport.PostOTLP(t, h.otlpAddr, td); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+}
+
+func TestTheInvocationSpanEndsTheWaitWithoutRuntimeDone(t *testing.T) {
+	h := run(t, true)
+	h.api.WaitNext(t, hangGuard)
+	h.api.Invoke("req-1", 5*time.Second)
+	h.sendSpans(t, 1) // an earlier request of the same invocation
+	h.assertNoNextFor(t, 100*time.Millisecond)
+	h.sendInvocationSpans(t, 2, "req-1")
+	h.api.WaitNext(t, hangGuard)
+	if got := len(h.xray.Documents()); got != 6 {
+		t.Fatalf("X-Ray had %d segments when the extension asked for the next event, want 6", got)
+	}
+	flushes := h.logs.FilterMessage("flush").All()
+	if len(flushes) != 1 || flushes[0].ContextMap()["trigger"] != "invocation_span" {
+		t.Errorf("flush log lines = %v, want one with trigger invocation_span", flushes)
+	}
+	// Another invocation's span does not end this one's wait.
+	h.api.Invoke("req-2", 5*time.Second)
+	h.sendInvocationSpans(t, 3, "req-other")
+	h.assertNoNextFor(t, 100*time.Millisecond)
+	h.api.RuntimeDone(t, "req-2")
+	h.api.WaitNext(t, hangGuard)
+	if got := len(h.xray.Documents()); got != 9 {
+		t.Fatalf("X-Ray had %d segments after the runtimeDone fallback, want 9", got)
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
+
+func TestAnUnsampledInvokeWaitsForNothing(t *testing.T) {
+	h := run(t, true)
+	h.api.WaitNext(t, hangGuard)
+	time.Sleep(2 * steadyGap)
+	start := time.Now()
+	h.api.InvokeTraced("req-u", 5*time.Second, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
+	h.api.WaitNext(t, hangGuard)
+	if waited := time.Since(start); waited > time.Second {
+		t.Errorf("an unsampled invoke held the environment %v", waited)
+	}
+	if h.xray.Calls() != 0 {
+		t.Errorf("X-Ray called %d times for an unsampled invoke", h.xray.Calls())
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
+
+func TestSteadyTrafficDefersExportIntoLaterInvocationsAndShutdownDrainsTheRest(t *testing.T) {
+	h := run(t, true)
+	h.api.WaitNext(t, hangGuard)
+	const n = 8
+	deferred := 0
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("req-%d", i)
+		h.api.Invoke(id, 5*time.Second)
+		h.sendInvocationSpans(t, byte(20+i), id)
+		before := len(h.xray.Documents())
+		h.api.WaitNext(t, hangGuard)
+		if i >= steadyRun && len(h.xray.Documents()) == before {
+			deferred++
+		}
+	}
+	if deferred == 0 {
+		t.Error("no invocation deferred its export at steady traffic")
+	}
+	if got := len(h.xray.Documents()); got >= 3*n {
+		t.Errorf("all %d segments were exported before SHUTDOWN: nothing was deferred", got)
+	}
+	// Low traffic again: what the steady run left leaves with this invocation.
+	time.Sleep(2 * steadyGap)
+	h.api.Invoke("req-low", 5*time.Second)
+	h.sendInvocationSpans(t, 40, "req-low")
+	h.api.WaitNext(t, hangGuard)
+	if got := len(h.xray.Documents()); got != 3*(n+1) {
+		t.Fatalf("after a low-traffic invoke X-Ray has %d segments, want %d", got, 3*(n+1))
+	}
+	// Steady again, then SHUTDOWN drains.
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("req-b%d", i)
+		h.api.Invoke(id, 5*time.Second)
+		h.sendInvocationSpans(t, byte(60+i), id)
+		h.api.WaitNext(t, hangGuard)
+	}
+	time.Sleep(20 * time.Millisecond) // the last invocation's spans arrive after its /event/next
+	h.api.Shutdown("spindown", 2*time.Second)
+	if err := h.wait(t); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := len(h.xray.Documents()); got != 3*(2*n+1) {
+		t.Fatalf("after SHUTDOWN X-Ray has %d segments, want %d", got, 3*(2*n+1))
+	}
+}
+
+func TestDeferredExportWithXRaySlowEndsBeforeTheInvokeDeadline(t *testing.T) {
+	h := run(t, true, withFlushTimeout(10*time.Second))
+	h.api.WaitNext(t, hangGuard)
+	h.xray.Delay(time.Second)
+	for i := 0; i < 2*steadyRun; i++ {
+		id := fmt.Sprintf("req-%d", i)
+		h.api.Invoke(id, 400*time.Millisecond)
+		h.sendInvocationSpans(t, byte(20+i), id)
+		start := time.Now()
+		h.api.WaitNext(t, hangGuard)
+		if took := time.Since(start); took > 400*time.Millisecond {
+			t.Fatalf("%s: /event/next came %v after the INVOKE, past its 400 ms deadline", id, took)
+		}
+	}
+	h.xray.Delay(0)
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+	ids := map[any]bool{}
+	for _, d := range h.xray.Documents() {
+		ids[d["id"]] = true
+	}
+	if got := len(ids); got != 3*2*steadyRun {
+		t.Fatalf("after SHUTDOWN X-Ray has %d segments, want %d", got, 3*2*steadyRun)
+	}
+}
+
+func TestEveryInvocationModeExportsBeforeEachNextAtSteadyTraffic(t *testing.T) {
+	h := run(t, true, func(o *Options) { o.Settings.ExportMode = config.ExportEveryInvocation })
+	h.api.WaitNext(t, hangGuard)
+	for i := 0; i < 2*steadyRun; i++ {
+		id := fmt.Sprintf("req-%d", i)
+		h.api.Invoke(id, 5*time.Second)
+		h.sendInvocationSpans(t, byte(20+i), id)
+		h.api.WaitNext(t, hangGuard)
+		if got, want := len(h.xray.Documents()), 3*(i+1); got != want {
+			t.Fatalf("after %s X-Ray has %d segments, want %d", id, got, want)
+		}
 	}
 	h.api.Shutdown("spindown", 2*time.Second)
 	_ = h.wait(t)

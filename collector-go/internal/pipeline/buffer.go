@@ -37,6 +37,9 @@ type Buffer struct {
 	evicted  int
 	maxSpans int
 	maxBytes int64
+
+	// invocations learns from the spans when an invocation's are all in.
+	invocations *invocations
 }
 
 // retained are one exporter's spans waiting for a retry, oldest first.
@@ -49,7 +52,7 @@ type retained struct {
 // NewBuffer returns a buffer holding at most maxSpans spans and maxBytes
 // bytes, for exporters exporters.
 func NewBuffer(maxSpans int, maxBytes int64, exporters int) *Buffer {
-	b := &Buffer{traces: ptrace.NewTraces(), maxSpans: maxSpans, maxBytes: maxBytes, retained: make([]retained, exporters)}
+	b := &Buffer{traces: ptrace.NewTraces(), maxSpans: maxSpans, maxBytes: maxBytes, retained: make([]retained, exporters), invocations: newInvocations()}
 	for i := range b.retained {
 		b.retained[i].traces = ptrace.NewTraces()
 	}
@@ -69,6 +72,9 @@ func (b *Buffer) Capabilities() consumer.Capabilities {
 func (b *Buffer) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	size := trimTraces(td)
 	n := td.SpanCount()
+	// Told after the spans are held (or refused): whoever waits for the
+	// invocation then flushes them.
+	defer b.invocations.mark(invocationIDs(td))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if n > b.maxSpans || size > b.maxBytes || !b.makeRoom(n, size) {
@@ -189,6 +195,13 @@ func (b *Buffer) Retain(i int, td ptrace.Traces, spans int) int {
 		evicted += n
 	}
 	return evicted
+}
+
+// WaitInvocation blocks until the span of the handler invocation requestID
+// (the span with faas.invocation_id, or faas.execution, equal to it) has
+// been received and no OTLP/HTTP request is still being read, or ctx is done.
+func (b *Buffer) WaitInvocation(ctx context.Context, requestID string) error {
+	return b.invocations.wait(ctx, requestID)
 }
 
 // Len returns the number of spans held, retained ones included.

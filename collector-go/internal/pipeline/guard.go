@@ -24,16 +24,23 @@ var guardID = component.MustNewID("otel_xray_collector_receiver_guard")
 //     Content Too Large (https://www.rfc-editor.org/rfc/rfc9110#status.413)
 //     instead of 400;
 //   - a refusal because the buffer is full (503) always carries Retry-After.
-type guard struct{}
+//
+// It also counts the requests in progress, so that an invocation is known
+// complete only when no request of its flush is still being read.
+type guard struct{ invocations *invocations }
 
 var _ extensionmiddleware.HTTPServer = guard{}
 
 func (guard) Start(context.Context, component.Host) error { return nil }
 func (guard) Shutdown(context.Context) error              { return nil }
 
-func (guard) GetHTTPHandler(context.Context) (extensionmiddleware.WrapHTTPHandlerFunc, error) {
+func (g guard) GetHTTPHandler(context.Context) (extensionmiddleware.WrapHTTPHandlerFunc, error) {
 	return func(_ context.Context, next http.Handler) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g.invocations != nil {
+				g.invocations.requestStarted()
+				defer g.invocations.requestDone()
+			}
 			// confighttp has wrapped the body in an http.MaxBytesReader with
 			// max_request_body_size (after decompression): read it here so
 			// that going over the limit is answered with 413.

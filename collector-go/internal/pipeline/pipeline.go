@@ -159,10 +159,11 @@ const (
 
 // New creates every component of cfg. Nothing listens or connects until Start.
 func New(ctx context.Context, cfg *config.Config, factories components.Factories, limits Limits, logger *zap.Logger) (*Pipeline, error) {
+	buffer := NewBuffer(limits.MaxSpans, limits.MaxBytes, len(cfg.Exporters))
 	p := &Pipeline{
 		logger: logger,
-		buffer: NewBuffer(limits.MaxSpans, limits.MaxBytes, len(cfg.Exporters)),
-		host:   &host{extensions: map[component.ID]component.Component{guardID: guard{}}},
+		buffer: buffer,
+		host:   &host{extensions: map[component.ID]component.Component{guardID: guard{invocations: buffer.invocations}}},
 	}
 	for _, c := range cfg.Extensions {
 		ext, err := factories.Extensions[c.ID.Type()].Create(ctx, extension.Settings{
@@ -240,6 +241,18 @@ func (p *Pipeline) Start(ctx context.Context) error {
 // Buffered returns the number of spans waiting for the next flush, kept
 // ones included.
 func (p *Pipeline) Buffered() int { return p.buffer.Len() }
+
+// BufferFill is the larger of the buffer's span and byte fill, 0 to 1.
+func (p *Pipeline) BufferFill() float64 {
+	spans, bytes := p.buffer.Len(), p.buffer.Bytes()
+	return max(float64(spans)/float64(max(p.buffer.maxSpans, 1)), float64(bytes)/float64(max(p.buffer.maxBytes, 1)))
+}
+
+// WaitInvocation blocks until the spans of the invocation requestID are
+// all in (see Buffer.WaitInvocation) or ctx is done.
+func (p *Pipeline) WaitInvocation(ctx context.Context, requestID string) error {
+	return p.buffer.WaitInvocation(ctx, requestID)
+}
 
 // freeMemoryAbove: when the heap holds more than this from the operating
 // system at the end of a flush (a burst of large requests was decoded and

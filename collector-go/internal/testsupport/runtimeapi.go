@@ -144,12 +144,18 @@ func (r *RuntimeAPI) SetFailNext() {
 
 // Invoke queues an INVOKE event with a deadline timeout from now.
 func (r *RuntimeAPI) Invoke(requestID string, timeout time.Duration) {
+	r.InvokeTraced(requestID, timeout, "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+}
+
+// InvokeTraced is Invoke with the given X-Amzn-Trace-Id header as the
+// event's tracing value.
+func (r *RuntimeAPI) InvokeTraced(requestID string, timeout time.Duration, traceHeader string) {
 	r.events <- map[string]any{
 		"eventType":          "INVOKE",
 		"deadlineMs":         time.Now().Add(timeout).UnixMilli(),
 		"requestId":          requestID,
 		"invokedFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders-api",
-		"tracing":            map[string]any{"type": "X-Amzn-Trace-Id", "value": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"},
+		"tracing":            map[string]any{"type": "X-Amzn-Trace-Id", "value": traceHeader},
 	}
 }
 
