@@ -31,6 +31,8 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * @property {(fn: import('./function-definition.mjs').FunctionDefinition, inside: {xrayEndpoint?: string, invokeEndpoint: string, optDir: string}) => Record<string,string>} [environmentOverrides]
  * @property {(entry: {fn: string, env: string} & import('./execution-environment.mjs').LogEntry) => void} [onLog]
  * @property {boolean} [telemetryApi]   false: answer Telemetry API subscriptions with 202 "not supported"
+ * @property {number[]} [hostPorts]     TCP ports of servers on the host's 127.0.0.1 (databases a handler
+ *   queries) that every environment reaches on its own 127.0.0.1 at the same port number
  */
 
 export class LambdaService {
@@ -65,25 +67,35 @@ export class LambdaService {
     await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.socketServer = createServer((req, res) => this.#handleInvoke(req, res));
     await new Promise((resolve) => this.socketServer.listen(this.invokeSocket, resolve));
-    if (this.options.xray) {
-      // Inside the environments the X-Ray stand-in keeps its host port number.
-      this.xraySocket = join(this.options.workDir, 'xray.sock');
-      rmSync(this.xraySocket, { force: true });
-      this.xrayBridge = createNetServer((inbound) => {
-        const outbound = createConnection(this.options.xray.port, '127.0.0.1');
-        // Forward each write at once: with Nagle's algorithm a relayed request tail can wait for
-        // the peer's delayed ACK (~40 ms), which is the bridge's delay, not the collector's.
-        outbound.setNoDelay(true);
-        inbound.pipe(outbound).pipe(inbound);
-        const close = () => {
-          inbound.destroy();
-          outbound.destroy();
-        };
-        inbound.on('error', close);
-        outbound.on('error', close);
-      });
-      await new Promise((resolve) => this.xrayBridge.listen(this.xraySocket, resolve));
+    // Inside the environments the X-Ray stand-in and the host ports keep their port numbers.
+    this.bridges = [];
+    if (this.options.xray) this.xraySocket = await this.#bridge(this.options.xray.port, 'xray.sock');
+    this.hostPortSockets = [];
+    for (const port of this.options.hostPorts ?? []) {
+      this.hostPortSockets.push({ port, socketPath: await this.#bridge(port, `host-${port}.sock`) });
     }
+  }
+
+  /** A Unix socket in the work directory that relays every connection to 127.0.0.1:port on the host. */
+  async #bridge(port, fileName) {
+    const socketPath = join(this.options.workDir, fileName);
+    rmSync(socketPath, { force: true });
+    const bridge = createNetServer((inbound) => {
+      const outbound = createConnection(port, '127.0.0.1');
+      // Forward each write at once: with Nagle's algorithm a relayed request tail can wait for
+      // the peer's delayed ACK (~40 ms), which is the bridge's delay, not the collector's.
+      outbound.setNoDelay(true);
+      inbound.pipe(outbound).pipe(inbound);
+      const close = () => {
+        inbound.destroy();
+        outbound.destroy();
+      };
+      inbound.on('error', close);
+      outbound.on('error', close);
+    });
+    await new Promise((resolve) => bridge.listen(socketPath, resolve));
+    this.bridges.push(bridge);
+    return socketPath;
   }
 
   /** http://127.0.0.1:<port> of the Invoke API on the host. */
@@ -185,7 +197,7 @@ export class LambdaService {
 
   async stop() {
     await this.shutdownAll();
-    for (const server of [this.server, this.socketServer, this.xrayBridge]) {
+    for (const server of [this.server, this.socketServer, ...(this.bridges ?? [])]) {
       if (!server) continue;
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(() => resolve()));
@@ -232,6 +244,7 @@ export class LambdaService {
       forwards.push({ port: this.options.xray.port, socketPath: this.xraySocket });
       inside.xrayEndpoint = `http://127.0.0.1:${this.options.xray.port}`;
     }
+    forwards.push(...this.hostPortSockets);
     const overrides = this.options.environmentOverrides?.(fn, inside) ?? {};
     const env = new ExecutionEnvironment({
       fn,
