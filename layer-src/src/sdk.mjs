@@ -6,6 +6,7 @@ import { importInstrumentations, selectInstrumentations } from './instrumentatio
 import { InvocationEnd } from './invocation-end.mjs';
 import { createPropagator } from './propagation.mjs';
 import { createResource } from './resource.mjs';
+import { traceStreamingHandlers } from './streaming.mjs';
 import { createTracerProvider, tracesUrl } from './tracer-provider.mjs';
 
 export { SHARED_PACKAGES } from './shared-packages.mjs';
@@ -32,6 +33,7 @@ export async function startTracing(env) {
   await registerEsmHook(env, names.flatMap((name) => PATCHED_BUILTINS[name] ?? []));
   // Constructing an instrumentation enables its module hooks: after the handler's own hook.
   makeHandlerExportsPatchable(env);
+  traceStreamingHandlers();
   const instrumentations = factories.map((create) => create(env, { awsLambda: invocationEnd.instrumentationConfig() }));
 
   tracerProvider.register({ propagator: propagator ?? null });
