@@ -78,6 +78,12 @@ export const PRELOAD_ENABLED_INSTRUMENTATIONS_ENV = 'OTEL_NODE_ENABLED_INSTRUMEN
 /** The OpenTelemetry variable holding the service name of the function's spans. */
 export const PRELOAD_SERVICE_NAME_ENV = 'OTEL_SERVICE_NAME';
 
+/**
+ * The variable that turns off (`false`) the trace and span IDs the preload adds to each console
+ * line of a traced invocation.
+ */
+export const PRELOAD_LOG_CORRELATION_ENV = 'OTEL_NODE_LOG_CORRELATION';
+
 /** The collector's configuration URI when its environment names none: the layer's default file. */
 export const COLLECTOR_DEFAULT_CONFIG_URI = 'file:/opt/collector-config/config.yaml';
 

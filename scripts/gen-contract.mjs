@@ -51,6 +51,7 @@ const DESCRIPTIONS = {
   'preload.env.otlpEndpoint': 'The OpenTelemetry variable holding the OTLP endpoint the preload exports to.',
   'preload.env.enabledInstrumentations': 'The OpenTelemetry variable listing the instrumentations the preload loads.',
   'preload.env.serviceName': "The OpenTelemetry variable holding the service name of the function's spans.",
+  'preload.env.logCorrelation': "The variable that turns off (`false`) the trace and span IDs the preload adds to each console line of a traced invocation.",
 };
 
 /** Values made from the contract's fields, for the places that use them combined. */

@@ -17,6 +17,12 @@ export const PRELOAD_ENABLED_INSTRUMENTATIONS_ENV = 'OTEL_NODE_ENABLED_INSTRUMEN
 export const PRELOAD_SERVICE_NAME_ENV = 'OTEL_SERVICE_NAME';
 
 /**
+ * The variable that turns off (`false`) the trace and span IDs the preload adds to each console
+ * line of a traced invocation.
+ */
+export const PRELOAD_LOG_CORRELATION_ENV = 'OTEL_NODE_LOG_CORRELATION';
+
+/**
  * The URL the function's SDK sends traces to by default: the collector's endpoint and the traces
  * path.
  */

@@ -4,6 +4,7 @@ import { registerEsmHook } from './esm-hook.mjs';
 import { makeHandlerExportsPatchable } from './handler-exports.mjs';
 import { importInstrumentations, selectInstrumentations } from './instrumentations.mjs';
 import { InvocationEnd } from './invocation-end.mjs';
+import { installLogCorrelation, logCorrelationEnabled } from './log-correlation.mjs';
 import { createPropagator } from './propagation.mjs';
 import { createResource } from './resource.mjs';
 import { traceStreamingHandlers } from './streaming.mjs';
@@ -25,6 +26,7 @@ export async function startTracing(env) {
   configureDiagnostics(env);
   const names = selectInstrumentations(env);
   const propagator = createPropagator(env);
+  const logCorrelation = logCorrelationEnabled(env);
   const invocationEnd = new InvocationEnd({ tracesUrl: tracesUrl(env) });
   const tracerProvider = createTracerProvider({ resource: createResource(env), env, invocationEnd });
   invocationEnd.setFlush(() => tracerProvider.forceFlush());
@@ -39,5 +41,6 @@ export async function startTracing(env) {
   tracerProvider.register({ propagator: propagator ?? null });
   registerInstrumentations({ tracerProvider, instrumentations });
   invocationEnd.listen();
+  if (logCorrelation) installLogCorrelation(env);
   return tracerProvider;
 }
