@@ -6,7 +6,7 @@ import { collectorConfigUri } from './collector-config';
 import { OtelCollectorLayer } from './collector-layer';
 import {
   COLLECTOR_CONFIG_URI_ENV, COLLECTOR_FLUSH_TIMEOUT_ENV, COLLECTOR_LOG_LEVEL_ENV, COLLECTOR_OTLP_HTTP_ENDPOINT,
-  PRELOAD_ENABLED_INSTRUMENTATIONS_ENV, PRELOAD_OTLP_ENDPOINT_ENV, PRELOAD_SERVICE_NAME_ENV,
+  PRELOAD_ENABLED_INSTRUMENTATIONS_ENV, PRELOAD_LOG_CORRELATION_ENV, PRELOAD_OTLP_ENDPOINT_ENV, PRELOAD_SERVICE_NAME_ENV,
 } from './contract.generated';
 import { DEFAULT_INSTRUMENTATIONS } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
@@ -225,6 +225,10 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   if (preload) {
     const instrumentations = validateInstrumentations(options.instrumentations ?? DEFAULT_INSTRUMENTATIONS, where);
     defaults[PRELOAD_ENABLED_INSTRUMENTATIONS_ENV] = instrumentations.join(',');
+    // On by default in the preload: only the opt-out is written.
+    if (options.logCorrelation === false) {
+      defaults[PRELOAD_LOG_CORRELATION_ENV] = 'false';
+    }
   }
   if (delivery === Delivery.LAYERS) {
     collectorLayer = options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);

@@ -60,6 +60,18 @@ export interface OtelTracingSettings {
    * @default CollectorLogLevel.INFO
    */
   readonly collectorLogLevel?: CollectorLogLevel;
+
+  /**
+   * Whether the Node.js preload adds the trace and span IDs to each console line written during
+   * a traced invocation: with Lambda's JSON log format as the fields `traceId` (X-Ray form,
+   * `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`) and `spanId`, with the text format as a tab and
+   * `trace_id=<X-Ray trace ID> span_id=<span ID>` at the end of the line. `false` sets
+   * `OTEL_NODE_LOG_CORRELATION=false`, leaving lines as the runtime writes them. Functions of
+   * other runtimes ignore it.
+   *
+   * @default true
+   */
+  readonly logCorrelation?: boolean;
 }
 
 /** How a function is traced with layers: the settings, and the layers to use. */
