@@ -13,6 +13,24 @@ const OPTIONAL_MODULES = {
   http: () => import('./optional-instrumentations/http.mjs'),
   undici: () => import('./optional-instrumentations/undici.mjs'),
   'aws-sdk': () => import('./optional-instrumentations/aws-sdk.mjs'),
+  pg: () => import('./optional-instrumentations/pg.mjs'),
+  mysql2: () => import('./optional-instrumentations/mysql2.mjs'),
+  ioredis: () => import('./optional-instrumentations/ioredis.mjs'),
+  redis: () => import('./optional-instrumentations/redis.mjs'),
+  prisma: () => import('./optional-instrumentations/prisma.mjs'),
+  graphql: () => import('./optional-instrumentations/graphql.mjs'),
+};
+
+/**
+ * Modules an instrumentation patches by their own name (not through a file they require) that ES
+ * module code may import directly: the ES module hook intercepts these (src/esm-hook.mjs), and
+ * only these, so that other modules load at full speed. A CommonJS package imported from an ES
+ * module does not pass through `require`, where the other hooks wait.
+ * @type {Record<string, string[]>}
+ */
+export const ESM_PATCHED_MODULES = {
+  http: ['http', 'https'],
+  ioredis: ['ioredis'],
 };
 
 /** Always loaded: it creates the handler span and flushes spans at the end of each invocation. */

@@ -2,7 +2,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { configureDiagnostics } from './diagnostics.mjs';
 import { registerEsmHook } from './esm-hook.mjs';
 import { makeHandlerExportsPatchable } from './handler-exports.mjs';
-import { importInstrumentations, selectInstrumentations } from './instrumentations.mjs';
+import { ESM_PATCHED_MODULES, importInstrumentations, selectInstrumentations } from './instrumentations.mjs';
 import { InvocationEnd } from './invocation-end.mjs';
 import { installLogCorrelation, logCorrelationEnabled } from './log-correlation.mjs';
 import { createPropagator } from './propagation.mjs';
@@ -11,9 +11,6 @@ import { traceStreamingHandlers } from './streaming.mjs';
 import { createTracerProvider, tracesUrl } from './tracer-provider.mjs';
 
 export { SHARED_PACKAGES } from './shared-packages.mjs';
-
-/** Built-in modules each instrumentation patches, which ESM code may import directly. */
-const PATCHED_BUILTINS = { http: ['http', 'https'] };
 
 /**
  * Starts tracing: reads the configuration first (so a bad value changes nothing), then registers
@@ -32,7 +29,7 @@ export async function startTracing(env) {
   invocationEnd.setFlush(() => tracerProvider.forceFlush());
 
   const factories = await importInstrumentations(names);
-  await registerEsmHook(env, names.flatMap((name) => PATCHED_BUILTINS[name] ?? []));
+  await registerEsmHook(env, names.flatMap((name) => ESM_PATCHED_MODULES[name] ?? []));
   // Constructing an instrumentation enables its module hooks: after the handler's own hook.
   makeHandlerExportsPatchable(env);
   traceStreamingHandlers();

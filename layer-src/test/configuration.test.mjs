@@ -25,6 +25,8 @@ describe('selectInstrumentations', () => {
   it('chooses the listed instrumentations and always aws-lambda', () => {
     assert.deepEqual(selectInstrumentations({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'Undici, aws-sdk' }), ['aws-lambda', 'undici', 'aws-sdk']);
     assert.deepEqual(selectInstrumentations({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-lambda' }), ['aws-lambda']);
+    assert.deepEqual(selectInstrumentations({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'pg,mysql2,ioredis,redis,prisma,graphql' }),
+      ['aws-lambda', 'pg', 'mysql2', 'ioredis', 'redis', 'prisma', 'graphql']);
   });
 
   it('leaves out disabled instrumentations, except aws-lambda', () => {
@@ -36,7 +38,7 @@ describe('selectInstrumentations', () => {
       assert.ok(error instanceof PreloadConfigError);
       assert.equal(error.message,
         'OTEL_NODE_DISABLED_INSTRUMENTATIONS="fetch" is not valid: unknown instrumentation "fetch". ' +
-        'Use a comma-separated list of aws-lambda, http, undici, aws-sdk (aws-lambda is always on).');
+        'Use a comma-separated list of aws-lambda, http, undici, aws-sdk, pg, mysql2, ioredis, redis, prisma, graphql (aws-lambda is always on).');
       return true;
     });
   });
