@@ -10,6 +10,10 @@
 #     folder is absent
 #   - the OpenTelemetry Python SDK in .cache/python-otel, for the Python function of the Aspect
 #     scenarios, when the emulator has a Python 3.13 runtime
+#   - PostgreSQL, MariaDB and Redis (Debian packages), for the database scenario, which starts its
+#     own servers on loopback (test/support/database-servers.mjs); no system service is started
+#   - the Prisma client of the e2e app's Databases function, generated from
+#     fixtures/app/prisma/schema.prisma into fixtures/app/functions/generated/prisma
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +30,59 @@ if [ ! -f "$E2E_DIR/node_modules/.package-lock.json" ] || [ "$E2E_DIR/package-lo
   npm ci --prefix "$E2E_DIR" --no-audit --no-fund --loglevel=error
 else
   note "up to date"
+fi
+
+step "PostgreSQL, MariaDB and Redis (Debian packages, for the database scenario)"
+DB_PACKAGES=(postgresql mariadb-server mariadb-client redis-server redis-tools)
+missing_db=()
+for pkg in "${DB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing_db+=("$pkg")
+done
+if [ "${#missing_db[@]}" -eq 0 ]; then
+  note "installed"
+else
+  note "installing ${missing_db[*]}"
+  # The packages would start their system services; the scenario runs its own servers instead.
+  # policy-rc.d answering 101 keeps invoke-rc.d (and deb-systemd-invoke) from starting them.
+  policy_rc=/usr/sbin/policy-rc.d
+  added_policy=""
+  if [ ! -e "$policy_rc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+    chmod 755 "$policy_rc"
+    added_policy=1
+  fi
+  status=0
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_db[@]}"; } >"$CACHE/apt-databases.log" 2>&1 || status=$?
+  if [ -n "$added_policy" ]; then rm -f "$policy_rc"; fi
+  if [ "$status" -ne 0 ]; then
+    cat "$CACHE/apt-databases.log" >&2
+    echo "error: could not install ${missing_db[*]} (log above, also in $CACHE/apt-databases.log)" >&2
+    exit 1
+  fi
+  note "installed ${missing_db[*]}"
+fi
+
+step "Prisma client of the Databases function (fixtures/app/functions/generated/prisma)"
+# Prisma 7's client without the query engine binary: TypeScript, the query compiler as
+# WebAssembly from @prisma/client, and the pg driver adapter. `prisma generate` needs no engine,
+# but the CLI looks for the schema engine first and would download it: pointing it at a program
+# that is never run skips that.
+PRISMA_SCHEMA="$E2E_DIR/fixtures/app/prisma/schema.prisma"
+PRISMA_OUT="$E2E_DIR/fixtures/app/functions/generated/prisma"
+PRISMA_STAMP_VALUE="$(cat "$PRISMA_SCHEMA" "$E2E_DIR/node_modules/prisma/package.json" | sha256sum | cut -c1-64)"
+if [ -f "$PRISMA_OUT/.stamp" ] && [ "$(cat "$PRISMA_OUT/.stamp")" = "$PRISMA_STAMP_VALUE" ]; then
+  note "up to date"
+else
+  rm -rf "$PRISMA_OUT"
+  if (cd "$E2E_DIR" && PRISMA_SCHEMA_ENGINE_BINARY=/bin/false CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1 \
+      ./node_modules/.bin/prisma generate --schema "$PRISMA_SCHEMA") >"$CACHE/prisma-generate.log" 2>&1; then
+    echo "$PRISMA_STAMP_VALUE" >"$PRISMA_OUT/.stamp"
+    note "generated"
+  else
+    cat "$CACHE/prisma-generate.log" >&2
+    echo "error: prisma generate failed (log above, also in $CACHE/prisma-generate.log)" >&2
+    exit 1
+  fi
 fi
 
 step "Official runtime interface emulator (aws-lambda-rie)"
