@@ -271,8 +271,10 @@ export class ExecutionEnvironment {
     this.runtimeApi?.close();
     this.extensionsApi?.close();
     this.telemetryApi?.close();
-    await new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // Connections first: close() waits for every open one to end.
+    const closed = new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections?.();
+    await closed;
     this.phase = 'dead';
   }
 

@@ -86,13 +86,23 @@ export class LambdaService {
       // the peer's delayed ACK (~40 ms), which is the bridge's delay, not the collector's.
       outbound.setNoDelay(true);
       inbound.pipe(outbound).pipe(inbound);
+      // Either side closing closes the other: a paused, unpiped inbound side would otherwise
+      // never read its end and keep the bridge from closing.
       const close = () => {
         inbound.destroy();
         outbound.destroy();
       };
-      inbound.on('error', close);
-      outbound.on('error', close);
+      for (const side of [inbound, outbound]) {
+        side.on('error', close);
+        side.on('close', close);
+      }
+      connections.add(inbound);
+      inbound.on('close', () => connections.delete(inbound));
     });
+    const connections = new Set();
+    bridge.closeAllConnections = () => {
+      for (const connection of connections) connection.destroy();
+    };
     await new Promise((resolve) => bridge.listen(socketPath, resolve));
     this.bridges.push(bridge);
     return socketPath;
