@@ -215,7 +215,9 @@ export const handler = async () => {
     await prisma.order.findMany({ where: { customer: 'customer-42' } });
     return 'answered';
   } catch (error) {
-    return (error as Error).message.includes("Can't reach database server") ? 'unreachable' : (error as Error).message;
+    const message = (error as Error).message;
+    // The helper is only where Prisma 7 clients look for it, not under the key earlier clients read.
+    return { query: message.includes("Can't reach database server") ? 'unreachable' : message, helpers: Object.keys(globalThis).filter((key) => key.endsWith('PRISMA_INSTRUMENTATION')) };
   }
 };
 `,
@@ -233,7 +235,7 @@ export const handler = async () => {
       },
       invocations: [{ event: {}, traceHeader: trace.header }],
     });
-    assert.deepEqual(results, [{ result: 'unreachable' }]);
+    assert.deepEqual(results, [{ result: { query: 'unreachable', helpers: ['V7_PRISMA_INSTRUMENTATION'] } }]);
 
     const all = await standIns.collector.waitFor((spans) => spans.some((s) => s.traceId === trace.traceId && s.parentSpanId === trace.parentSpanId));
     const handlerSpan = all.find((s) => s.traceId === trace.traceId && s.scope === '@opentelemetry/instrumentation-aws-lambda');
