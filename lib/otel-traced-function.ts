@@ -1,14 +1,16 @@
-import { DockerImage, Stack } from 'aws-cdk-lib';
+import * as path from 'path';
+import { Annotations, DockerImage, Stack } from 'aws-cdk-lib';
 import { EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { attachTracing, Delivery, Part } from './attach';
+import { DEFAULT_INSTRUMENTATIONS, Instrumentation, LIBRARY_PACKAGES } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { OtelTracingOptions } from './tracing-options';
 import { esbuildAvailable } from './util';
-import { MAX_LAYERS, validateExecWrapper, validateLayerCount, validateRuntime } from './validation';
+import { MAX_LAYERS, packageAvailable, validateExecWrapper, validateInstrumentations, validateLayerCount, validateRuntime } from './validation';
 
 /**
  * Properties of an {@link OtelTracedFunction}: those of a NodejsFunction, plus how it is
@@ -31,10 +33,25 @@ export interface OtelTracedFunctionProps extends NodejsFunctionProps, OtelTracin
  * `NODE_OPTIONS` is the exception: the preload's `--import` is added to whatever it holds,
  * never twice.
  *
+ * A library instrumentation (`Instrumentation.PG`, `MYSQL2`, `IOREDIS`, `REDIS`, `GRAPHQL`)
+ * hooks its library as Node.js loads it from `node_modules`, which it cannot do inside the
+ * esbuild bundle: each chosen library is added to `bundling.nodeModules` (after the modules
+ * given there, once; not when `bundling.nodeModules` or `bundling.externalModules` already
+ * covers it), so that NodejsFunction installs it beside the bundle, at the version of the
+ * project's lock file. A chosen instrumentation whose library the project has neither installed
+ * nor listed in a `package.json` gets a warning (`LIBRARY_NOT_FOUND_WARNING_ID`) and changes
+ * nothing in the bundle.
+ *
  * @example
  * new OtelTracedFunction(this, 'Api', { entry: 'src/api.ts' });
  */
 export class OtelTracedFunction extends NodejsFunction {
+  /**
+   * The warning id of a chosen library instrumentation whose library the function's project does
+   * not have, for `Annotations.acknowledgeWarning`.
+   */
+  public static readonly LIBRARY_NOT_FOUND_WARNING_ID: string = 'cdk-lambda-otel-xray:instrumentedLibraryNotFound';
+
   /** The collector extension layer attached to this function. */
   public readonly collectorLayer: ILayerVersion;
 
@@ -57,14 +74,24 @@ export class OtelTracedFunction extends NodejsFunction {
     mergeNodeOptions(props.environment?.NODE_OPTIONS, OtelPreloadLayer.NODE_OPTION, `${where}: environment.NODE_OPTIONS`);
     validateEsbuild(scope, props.bundling, where);
     (props.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
+    const instrumentations = validateInstrumentations(props.instrumentations ?? DEFAULT_INSTRUMENTATIONS, where);
+    const libraries = libraryBundling(instrumentations, props);
 
     const tracing = props.tracing ?? Tracing.ACTIVE;
     super(scope, id, {
       ...props,
       runtime,
-      bundling: skippedBundlingImage(scope, esmBundlingDefaults(props.bundling)),
+      bundling: skippedBundlingImage(scope, esmBundlingDefaults(libraries.bundling)),
       tracing,
     });
+    for (const { instrumentation, packages } of libraries.missing) {
+      const member = `Instrumentation.${enumMemberName(instrumentation)}`;
+      Annotations.of(this).addWarningV2(OtelTracedFunction.LIBRARY_NOT_FOUND_WARNING_ID,
+        `${where}: instrumentations includes ${member}, but the function's project does not have ${packages.join(' or ')}: ` +
+        `not installed (node_modules) and not listed in a package.json, looking up from ${libraries.directories.join(', ')}. ` +
+        `The instrumentation traces nothing without it. Add ${packages[0]} to the dependencies of the function's package.json ` +
+        `(npm install ${packages[0]}), or remove ${member} from instrumentations.`);
+    }
 
     const attachment = attachTracing(this, props, { where, part: Part.ALL, delivery: Delivery.LAYERS, tracing });
     this.collectorLayer = attachment.collectorLayer!;
@@ -102,6 +129,67 @@ export class OtelTracedFunction extends NodejsFunction {
     }
     return super.addEnvironment(key, value, options);
   }
+}
+
+/** What the chosen library instrumentations change in the bundling, and which libraries are missing. */
+interface LibraryBundling {
+  readonly bundling: BundlingOptions | undefined;
+  readonly missing: Array<{ instrumentation: Instrumentation; packages: string[] }>;
+  readonly directories: string[];
+}
+
+/**
+ * Adds the packages of the chosen library instrumentations that the project has to
+ * `bundling.nodeModules`, after the user's, unless `nodeModules` or `externalModules` (whose
+ * patterns may end in `*`, as esbuild's do) already covers them. A package `externalModules`
+ * covers is provided some other way (a layer): it is neither added nor looked for.
+ */
+function libraryBundling(instrumentations: Instrumentation[], props: OtelTracedFunctionProps): LibraryBundling {
+  const bundling = props.bundling;
+  const directories = projectDirectories(props);
+  const handled = [...(bundling?.nodeModules ?? []), ...(bundling?.externalModules ?? [])];
+  const covered = (name: string) => handled.some(pattern => pattern === name || (pattern.includes('*') && globMatches(pattern, name)));
+  const added: string[] = [];
+  const missing: LibraryBundling['missing'] = [];
+  for (const instrumentation of instrumentations) {
+    const packages = LIBRARY_PACKAGES[instrumentation];
+    if (packages === undefined || packages.required.some(covered)) {
+      continue;
+    }
+    const available = packages.required.filter(name => packageAvailable(name, directories));
+    if (available.length === 0) {
+      missing.push({ instrumentation, packages: packages.required });
+      continue;
+    }
+    added.push(...packages.unbundled.filter(name => available.includes(name) && !covered(name) && !added.includes(name)));
+  }
+  if (added.length === 0) {
+    return { bundling, missing, directories };
+  }
+  return { bundling: { ...bundling, nodeModules: [...(bundling?.nodeModules ?? []), ...added] }, missing, directories };
+}
+
+/**
+ * Where the function's packages come from: the directories of its entry, `projectRoot` and
+ * `depsLockFilePath` as given, else the working directory (from which NodejsFunction looks for
+ * the lock file); each is searched up to the root.
+ */
+function projectDirectories(props: OtelTracedFunctionProps): string[] {
+  const directories = [
+    props.entry === undefined ? undefined : path.dirname(path.resolve(props.entry)),
+    props.projectRoot === undefined ? undefined : path.resolve(props.projectRoot),
+    props.depsLockFilePath === undefined ? undefined : path.dirname(path.resolve(props.depsLockFilePath)),
+  ].filter((dir): dir is string => dir !== undefined);
+  return directories.length > 0 ? [...new Set(directories)] : [process.cwd()];
+}
+
+function globMatches(pattern: string, name: string): boolean {
+  const source = pattern.split('*').map(part => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${source}$`).test(name);
+}
+
+function enumMemberName(value: Instrumentation): string {
+  return Object.entries(Instrumentation).find(([, v]) => v === value)?.[0] ?? value;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { Annotations, CfnResource, IAspect } from 'aws-cdk-lib';
 import { CfnFunction, Function as LambdaFunction, IFunction, ILayerVersion, SingletonFunction } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { IConstruct } from 'constructs';
 import { attachTracing, CannotTrace, Delivery, isExcluded, isTraced, markExcluded, Part } from './attach';
+import { DEFAULT_INSTRUMENTATIONS, Instrumentation, LIBRARY_PACKAGES } from './instrumentation';
 import { OtelTracingOptions } from './tracing-options';
 
 /** What `OtelTracing.addToFunction` attached to a function. */
@@ -48,10 +50,23 @@ export interface OtelTracingAttachment {
  * `NODE_OPTIONS`, a container image, a function defined only as a `CfnFunction`) gets a warning
  * naming the reason, and synth goes on; `OtelTracing.exclude()` opts a function, or a whole
  * scope, out.
+ *
+ * A library instrumentation (`Instrumentation.PG`, `MYSQL2`, `IOREDIS`, `REDIS`, `GRAPHQL`)
+ * traces its library only when the function loads it from `node_modules`, not from an esbuild
+ * bundle. The bundle of an existing `NodejsFunction` cannot be changed here, so such a function
+ * gets a warning (`BUNDLED_LIBRARY_WARNING_ID`) naming the instrumentations and the fix: list
+ * the libraries in its `bundling.nodeModules`, or define it as an `OtelTracedFunction`, which
+ * does so.
  */
 export class OtelTracing implements IAspect {
   /** The warning id of a function the Aspect cannot trace, for `Annotations.acknowledgeWarning`. */
   public static readonly WARNING_ID: string = 'cdk-lambda-otel-xray:cannotTrace';
+
+  /**
+   * The warning id of a `NodejsFunction` traced with library instrumentations, whose libraries
+   * must be left out of its bundle, for `Annotations.acknowledgeWarning` once they are.
+   */
+  public static readonly BUNDLED_LIBRARY_WARNING_ID: string = 'cdk-lambda-otel-xray:instrumentedLibraryBundled';
 
   /**
    * Traces one function now, as the Aspect would, and fails on what the Aspect would only warn
@@ -67,6 +82,7 @@ export class OtelTracing implements IAspect {
       );
     }
     const attachment = attachTracing(target, options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
+    if (attachment.preload) warnBundledLibraries(target, options, where);
     return { collectorLayer: attachment.collectorLayer!, preloadLayer: attachment.preloadLayer, serviceName: attachment.serviceName };
   }
 
@@ -117,7 +133,8 @@ export class OtelTracing implements IAspect {
     }
     const where = `OtelTracing: function '${fn.node.path}'`;
     try {
-      attachTracing(fn, this.options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
+      const attachment = attachTracing(fn, this.options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
+      if (attachment.preload) warnBundledLibraries(fn, this.options, where);
     } catch (e) {
       if (e instanceof CannotTrace) {
         warn(fn, `not tracing Lambda function '${fn.node.path}': ${e.reason}`);
@@ -130,6 +147,28 @@ export class OtelTracing implements IAspect {
 
 function warn(node: IConstruct, message: string): void {
   Annotations.of(node).addWarningV2(OtelTracing.WARNING_ID, `${message}. Opt it out with OtelTracing.exclude() to silence this warning.`);
+}
+
+/**
+ * Warns, on a NodejsFunction, that the libraries of the chosen library instrumentations must be
+ * left out of its bundle, which only its own `bundling.nodeModules` can do.
+ */
+function warnBundledLibraries(fn: LambdaFunction, options: OtelTracingOptions, where: string): void {
+  if (!(fn instanceof NodejsFunction)) {
+    return;
+  }
+  const chosen = [...new Set(options.instrumentations ?? DEFAULT_INSTRUMENTATIONS)]
+    .filter(name => (LIBRARY_PACKAGES[name]?.unbundled.length ?? 0) > 0);
+  if (chosen.length === 0) {
+    return;
+  }
+  const members = chosen.map(name => `Instrumentation.${Object.entries(Instrumentation).find(([, v]) => v === name)?.[0] ?? name}`);
+  const packages = chosen.flatMap(name => LIBRARY_PACKAGES[name].unbundled).map(name => `'${name}'`);
+  Annotations.of(fn).addWarningV2(OtelTracing.BUNDLED_LIBRARY_WARNING_ID,
+    `${where}: the function is a NodejsFunction, whose esbuild bundle cannot be changed once it is defined, and ${members.join(', ')} ` +
+    'trace their library only when it is loaded from node_modules, not from the bundle. ' +
+    `Add ${packages.join(', ')} to the function's bundling.nodeModules (those it uses), or define it as an OtelTracedFunction, which does so; ` +
+    `if they are there already, acknowledge this warning (${OtelTracing.BUNDLED_LIBRARY_WARNING_ID}).`);
 }
 
 /** The lambda.Function behind a function construct, when this library can change it. */

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Duration, Tokenization } from 'aws-cdk-lib';
 import { ILayerVersion, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { COLLECTOR_DEFAULT_FLUSH_TIMEOUT_MS } from './contract.generated';
@@ -54,10 +56,42 @@ export function validateInstrumentations(instrumentations: Instrumentation[], wh
   const known = Object.values(Instrumentation) as string[];
   instrumentations.forEach((name, i) => {
     if (!known.includes(name)) {
-      throw new Error(`${where}: instrumentations[${i}] is '${name}'; use one of ${known.map(k => `'${k}'`).join(', ')}.`);
+      throw new Error(
+        `${where}: instrumentations[${i}] is '${name}', which the preload does not know; ` +
+        `use one of ${known.map(k => `'${k}'`).join(', ')} (the Instrumentation enum), or remove it.`,
+      );
     }
   });
   return [...new Set(instrumentations)];
+}
+
+/**
+ * Whether an npm package can be taken from the function's project, searched as Node.js and
+ * NodejsFunction do from each of `directories` up to the root: installed
+ * (`node_modules/<name>/package.json`), or listed in the dependencies, devDependencies or
+ * peerDependencies of a `package.json`.
+ */
+export function packageAvailable(name: string, directories: string[]): boolean {
+  for (const start of directories) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      if (fs.existsSync(path.join(dir, 'node_modules', name, 'package.json')) || listedIn(path.join(dir, 'package.json'), name)) {
+        return true;
+      }
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  return false;
+}
+
+function listedIn(packageJsonPath: string, name: string): boolean {
+  if (!fs.existsSync(packageJsonPath)) return false;
+  try {
+    const manifest = JSON.parse(fs.readFileSync(packageJsonPath, 'utf-8'));
+    return ['dependencies', 'devDependencies', 'peerDependencies'].some(field => typeof manifest[field]?.[name] === 'string');
+  } catch {
+    // Not JSON: NodejsFunction reports it when it reads it.
+    return false;
+  }
 }
 
 /** Lambda's default function timeout. */

@@ -323,9 +323,10 @@ describe('bad input fails at synth with the prop, the value and the fix', () => 
       /exporter.endpoint: 'xray.local' is not an http\(s\) URL/);
   });
 
-  test('an unknown instrumentation', () => {
-    expect(fn('Instr', { instrumentations: ['pg' as Instrumentation] })).toThrow(
-      /instrumentations\[0\] is 'pg'; use one of 'http', 'undici', 'aws-sdk'/);
+  test('an unknown instrumentation, named with the valid ones', () => {
+    expect(fn('Instr', { instrumentations: [Instrumentation.PG, 'mongodb' as Instrumentation] })).toThrow(
+      "OtelTracedFunction 'Instr': instrumentations[1] is 'mongodb', which the preload does not know; use one of " +
+      "'http', 'undici', 'aws-sdk', 'pg', 'mysql2', 'ioredis', 'redis', 'prisma', 'graphql' (the Instrumentation enum), or remove it.");
   });
 
   test('a collector layer of the other architecture', () => {
