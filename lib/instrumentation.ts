@@ -3,10 +3,10 @@
  * Instrumentations not enabled are never loaded, so they cost nothing at cold start.
  *
  * The library instrumentations (`PG`, `MYSQL2`, `IOREDIS`, `REDIS`, `PRISMA`, `GRAPHQL`) are
- * opt-in. Spans are made only for calls within an invocation, never for a call made at INIT
- * outside the handler. `OtelTracedFunction` leaves each chosen library (except Prisma's, which
- * needs it not) out of the esbuild bundle, in `bundling.nodeModules`, since the instrumentation
- * hooks the library as Node.js loads it from `node_modules`.
+ * opt-in. They make spans only for calls within an invocation, never for a call made at INIT
+ * outside the handler. `OtelTracedFunction` leaves each chosen library out of the esbuild bundle
+ * (in `bundling.nodeModules`), since the instrumentation hooks the library as Node.js loads it
+ * from `node_modules`; Prisma Client is the exception, traced bundled or not.
  */
 export enum Instrumentation {
   /** Node.js `http` and `https`: incoming and outgoing requests. */
@@ -16,41 +16,49 @@ export enum Instrumentation {
   /** The AWS SDK for JavaScript v3 (and v2): a span for every AWS API call. */
   AWS_SDK = 'aws-sdk',
   /**
-   * PostgreSQL through `pg` (node-postgres) 8, pools included: a span for every query and
-   * connect. The statement is recorded with its placeholders (`$1`) and any value written into
-   * it replaced with `?`; parameter values are never recorded. In X-Ray, each query is a
+   * PostgreSQL through `pg` (node-postgres) 8: a span for every query and connect.
+   *
+   * Pools included. The statement is recorded with its placeholders (`$1`) and any value written
+   * into it replaced with `?`; parameter values are never recorded. In X-Ray, each query is a
    * subsegment with an `sql` section (`sanitized_query`, database type, `host:port/database`).
    */
   PG = 'pg',
   /**
-   * MySQL and MariaDB through `mysql2` 1 to 3, callback and promise APIs, pools included: a span
-   * for every query and prepared statement, with its statement as written and any value in it
-   * replaced with `?`; the values passed with the query are never recorded. In X-Ray, each
-   * query is a subsegment with an `sql` section.
+   * MySQL and MariaDB through `mysql2` 1 to 3: a span for every query.
+   *
+   * Callback and promise APIs, prepared statements and pools included. The statement is recorded
+   * as written, with any value in it replaced with `?`; the values passed with the query are
+   * never recorded. In X-Ray, each query is a subsegment with an `sql` section.
    */
   MYSQL2 = 'mysql2',
   /**
-   * Redis through `ioredis` 2 to 6: a span for every command and connect, recording the command
-   * and its key, not the other arguments.
+   * Redis through `ioredis` 2 to 6: a span for every command and connect.
+   *
+   * Each records the command and its key, not the other arguments.
    */
   IOREDIS = 'ioredis',
   /**
-   * Redis through `redis` (node-redis) 4 and newer, that is `@redis/client`: a span for every
-   * command, `MULTI` and connect, recording the command and its key, not the other arguments.
+   * Redis through `redis` (node-redis) 4 and newer: a span for every command and connect.
+   *
+   * The instrumentation hooks `@redis/client`, which `redis` is made of; `MULTI` transactions
+   * included. Each span records the command and its key, not the other arguments.
    */
   REDIS = 'redis',
   /**
-   * Prisma ORM 7 (`@prisma/client` 7, through Prisma's own instrumentation): a span for every
-   * client operation, with its serialization, connection and each database query under it, the
-   * query with its SQL statement (an `sql` subsegment in X-Ray for SQL databases). It patches no
-   * module: Prisma Client reads a tracing helper the instrumentation puts on `globalThis`, so the
-   * client is traced bundled or not.
+   * Prisma ORM 7 (`@prisma/client` 7), with Prisma's own instrumentation: a span for every client operation.
+   *
+   * Under it, its serialization, connection and each database query, the query with its SQL
+   * statement (an `sql` subsegment in X-Ray for SQL databases); Prisma passes values as
+   * parameters. It patches no module: Prisma Client reads a tracing helper the instrumentation
+   * puts on `globalThis`, so the client is traced bundled or not. Clients of Prisma 6 and
+   * earlier are not traced.
    */
   PRISMA = 'prisma',
   /**
-   * GraphQL execution with `graphql` (graphql-js) 14 to 16: a span for parsing, validating and
-   * executing each document, and one for each field with a resolver of its own (none for fields
-   * read from their parent object, one for all the items of a list). Values written into a
+   * GraphQL with `graphql` (graphql-js) 14 to 16: a span for parsing, validating and executing each document.
+   *
+   * Under the execution, a span for each field with a resolver of its own: none for a field
+   * read from its parent object, one for all the items of a list. Values written into a
    * document are recorded as `*`.
    */
   GRAPHQL = 'graphql',
