@@ -4,7 +4,13 @@
 #   collector-amd64/, collector-arm64/   collector-go/build.sh <out> with GOARCH (extensions/ + collector-config/)
 #   preload-layer/                       layer-src/build.mjs <out> (nodejs/otel-preload/...)
 #   baseline-extension/                  fixtures/baseline-extension, the smallest Go extension (run.sh only)
-# Usage: bench/build-artifacts.sh [collector] [preload] [baseline]   (default: all three)
+#   peer-collector/                      the upstream OpenTelemetry Lambda collector, from
+#                                        ../shared/third_party/opentelemetry-lambda-collector (optional:
+#                                        skipped with a line when that folder is absent; rebuilt only
+#                                        when its SOURCE file changed): extensions/collector,
+#                                        collector-config/config.yaml (src/otlphttp-config.mjs), SOURCE
+# Usage: bench/build-artifacts.sh [collector] [preload] [baseline] [peer-collector]
+#        (default: the first three)
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,6 +52,35 @@ build_preload() {
   node "$REPO_DIR/layer-src/build.mjs" "$BUILD_DIR/preload-layer" || [ -f "$BUILD_DIR/preload-layer/$init" ]
 }
 
+THIRD_PARTY_DIR="${BENCH_THIRD_PARTY_DIR:-$(dirname "$REPO_DIR")/shared/third_party}"
+
+build_peer_collector() {
+  local peer="$THIRD_PARTY_DIR/opentelemetry-lambda-collector" out="$BUILD_DIR/peer-collector"
+  if [ ! -f "$peer/SOURCE" ] || [ ! -d "$peer/src" ]; then
+    echo "bench: SKIPPED peer-collector: $peer is absent (the upstream OpenTelemetry Lambda collector's source)"
+    return 0
+  fi
+  need go "install Go 1.26 (https://go.dev/dl/); the upstream collector is built from $peer/src"
+  need node "install Node.js 20 or later"
+  if [ -x "$out/extensions/collector" ] && [ -f "$out/SOURCE" ] && cmp -s "$peer/SOURCE" "$out/SOURCE"; then
+    echo "bench: the upstream Lambda collector is built already ($out, same SOURCE)"
+  else
+    echo "bench: building the upstream Lambda collector for linux/amd64 from $peer/src (default component set)"
+    # The folder is read-only and the build may change go.mod/go.sum (-mod=mod): build a copy.
+    local copy="$BUILD_DIR/peer-collector-src"
+    rm -rf "$copy" "$out"
+    cp -r "$peer/src" "$copy"
+    mkdir -p "$out/extensions"
+    (cd "$copy" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$out/extensions/collector" .)
+    rm -rf "$copy"
+    cp "$peer/SOURCE" "$out/SOURCE"
+    echo "bench: upstream Lambda collector linux/amd64: $(wc -c < "$out/extensions/collector") bytes"
+  fi
+  # Its configuration for the comparison: OTLP/HTTP in, otlphttp out to the benchmark's sink.
+  mkdir -p "$out/collector-config"
+  node "$BENCH_DIR/src/otlphttp-config.mjs" > "$out/collector-config/config.yaml"
+}
+
 build_baseline() {
   need go "install Go 1.26 (https://go.dev/dl/)"
   echo "bench: building the baseline extension"
@@ -61,6 +96,7 @@ for item in "${what[@]}"; do
     collector) build_collector ;;
     preload) build_preload ;;
     baseline) build_baseline ;;
-    *) echo "bench: unknown artifact '$item': use collector, preload or baseline" >&2; exit 2 ;;
+    peer-collector) build_peer_collector ;;
+    *) echo "bench: unknown artifact '$item': use collector, preload, baseline or peer-collector" >&2; exit 2 ;;
   esac
 done

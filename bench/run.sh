@@ -29,7 +29,8 @@ if [ ! -f "$stamp" ] || [ "$BENCH_DIR/package-lock.json" -nt "$stamp" ]; then
   npm ci --prefix "$BENCH_DIR" --no-audit --no-fund --loglevel=error
 fi
 
-"$BENCH_DIR/build-artifacts.sh" collector preload baseline
+# The upstream Lambda collector, from ../shared/third_party (skipped with a line when absent).
+"$BENCH_DIR/build-artifacts.sh" collector preload baseline peer-collector
 # The harness runs on the Node.js 22 that bench/ installs (the AWS SDK it uses wants 22 or later).
 node_arch="$(node -p "process.arch === 'arm64' ? 'arm64' : 'x64'")"
 exec "$BENCH_DIR/node_modules/node-22-linux-$node_arch/bin/node" "$BENCH_DIR/src/main.mjs"

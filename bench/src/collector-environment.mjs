@@ -17,6 +17,14 @@ const RUNTIME_API_PORT = 9001;
 const RECEIVER = `${COLLECTOR_RECEIVER.host}:${COLLECTOR_RECEIVER.port}`;
 /** The receiver's address in /proc/net/tcp notation (little-endian IPv4, hex port) in state 0A (LISTEN). */
 const RECEIVER_LISTENING = ` ${COLLECTOR_RECEIVER.host.split('.').reverse().map((b) => Number(b).toString(16).padStart(2, '0')).join('').toUpperCase()}:${COLLECTOR_RECEIVER.port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A `;
+/** The variable that carries a configuration given as text (`env:` URI in the contract's config URI variable). */
+export const BENCH_CONFIG_ENV = 'BENCH_COLLECTOR_CONFIG';
+
+/** Environment that hands a collector the configuration `yaml` through the contract's config URI variable. */
+export function collectorConfigEnvironment(yaml) {
+  return { [CONTRACT.collector.env.configUri]: `env:${BENCH_CONFIG_ENV}`, [BENCH_CONFIG_ENV]: yaml };
+}
+
 /** A contract path under /opt, relative to the environment's /opt directory on the host. */
 const underOpt = (optPath) => optPath.replace(/^\/opt\//, '');
 
@@ -30,8 +38,11 @@ const underOpt = (optPath) => optPath.replace(/^\/opt\//, '');
 
 export class CollectorEnvironment {
   /**
-   * @param {{layerDir: string, workDir: string, xray: {port: number, socketPath: string}, functionEnvironment?: Record<string,string>, extensionName?: string, extraEnv?: Record<string,string>, onLog?: (line: string) => void}} options
+   * @param {{layerDir: string, workDir: string, xray: {port: number, socketPath: string}, functionEnvironment?: Record<string,string>, extensionName?: string, extraEnv?: Record<string,string>, collectorConfig?: string, forwards?: {port: number, socketPath: string}[], onLog?: (line: string) => void}} options
    *   functionEnvironment: the traced function's configured environment (from the synthesized stack)
+   *   collectorConfig: a collector configuration (YAML) handed to the extension through the
+   *     contract's config URI variable, instead of the layer's own with its awsxray exporter
+   *   forwards: more ports inside the environment that reach host sockets (e.g. an OTLP sink)
    */
   constructor(options) {
     this.options = options;
@@ -65,7 +76,7 @@ export class CollectorEnvironment {
     this.sandbox = await Sandbox.create({
       workDir,
       mounts: { '/opt': optDir },
-      forwards: [{ port: RUNTIME_API_PORT, socketPath: apiSocket }, { port: xray.port, socketPath: xray.socketPath }],
+      forwards: [{ port: RUNTIME_API_PORT, socketPath: apiSocket }, { port: xray.port, socketPath: xray.socketPath }, ...(this.options.forwards ?? [])],
       log: (line) => this.#log(`sandbox: ${line}`),
     });
     const environment = this.options.functionEnvironment ?? {};
@@ -73,7 +84,10 @@ export class CollectorEnvironment {
     const credentials = { accessKeyId: 'AKIABENCH0000000000', secretAccessKey: 'bench-secret', sessionToken: 'bench-session' };
     // The layer's own collector configuration, with the awsxray exporter pointed at the stand-in.
     const hasConfig = existsSync(join(optDir, underOpt(CONTRACT.collector.layerConfigPath)));
-    const overrides = { ...(hasConfig ? collectorConfigOverrides(environment, optDir, `http://127.0.0.1:${xray.port}`) : {}), ...this.options.extraEnv };
+    const configOverrides = this.options.collectorConfig !== undefined
+      ? collectorConfigEnvironment(this.options.collectorConfig)
+      : hasConfig ? collectorConfigOverrides(environment, optDir, `http://127.0.0.1:${xray.port}`) : {};
+    const overrides = { ...configOverrides, ...this.options.extraEnv };
     this.fn = fn;
     const env = lambdaEnvironment(fn, { runtimeApi: `127.0.0.1:${RUNTIME_API_PORT}`, credentials, overrides });
 

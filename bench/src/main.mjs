@@ -20,6 +20,8 @@ import { readSettings } from './settings.mjs';
 import { nodeDir, snapshotRuntime } from './runtimes.mjs';
 import { consoleTable, markdown, updateReadme } from './report.mjs';
 import { tracedEnvironments } from './traced-environment.mjs';
+import { startOtlpSink } from './otlp-sink.mjs';
+import { measureCollectorsInvoke, measureCollectorsReady, peerBinaryBytes, peerCollectorLayer } from './peer-collector.mjs';
 
 const log = (line) => console.log(`[bench] ${line}`);
 const settings = readSettings();
@@ -164,6 +166,57 @@ try {
     Object.assign(distributions, out.distributions);
     writeFileSync(join(WORK_DIR, `billed-emulator-${major}.log`), out.logs.join('\n'));
   });
+
+  // The upstream Lambda collector beside ours, both with the same otlphttp configuration
+  // (peer-collector.mjs); ours is measured that way even when the peer is absent.
+  const peer = peerCollectorLayer({ thirdPartyDir: THIRD_PARTY_DIR, buildDir: BUILD_DIR });
+  if (peer.skip) {
+    for (const key of ['peer_collector_ready_ms', 'peer_added_billed_p50_ms', 'peer_added_response_p50_ms_backend_50ms']) skip(key, peer.skip);
+  } else {
+    results.peer_collector_binary_bytes = peerBinaryBytes(peer.binary);
+  }
+  const sink = await startOtlpSink({ socketPath: join(WORK_DIR, 'otlp-sink.sock') });
+  try {
+    await phase('collectors compared: ready (otlphttp)', async () => {
+      const out = await measureCollectorsReady({
+        oursLayerDir: collectorLayerDir('amd64'),
+        peerLayerDir: peer.layerDir,
+        baselineLayerDir: BASELINE_LAYER_DIR,
+        workDir: WORK_DIR,
+        standIn,
+        sink,
+        functionEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
+        runs: settings.BENCH_READY_RUNS,
+        log,
+      });
+      Object.assign(results, out.figures);
+      Object.assign(distributions, out.distributions);
+    });
+    await phase(`collectors compared: billed and response (otlphttp, ${settings.BENCH_RUNTIME})`, async () => {
+      const major = Number(/^nodejs(\d+)/.exec(settings.BENCH_RUNTIME)[1]);
+      const out = await measureCollectorsInvoke({
+        workDir: join(WORK_DIR, `cmp${major}`),
+        runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
+        runtime: settings.BENCH_RUNTIME,
+        standIn,
+        sink,
+        tracedEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
+        oursLayerDir: collectorLayerDir('amd64'),
+        peerLayerDir: peer.layerDir,
+        preloadLayerDir: PRELOAD_LAYER_DIR,
+        taskDir: tenSpansTask,
+        invocations: settings.BENCH_BILLED_INVOCATIONS,
+        warmup: settings.BENCH_WARMUP,
+        log,
+      });
+      Object.assign(results, out.figures);
+      Object.assign(distributions, out.distributions);
+      details.collectors_spans_delivered_per_invocation = out.delivery;
+      writeFileSync(join(WORK_DIR, `collectors-emulator-${major}.log`), out.logs.join('\n'));
+    });
+  } finally {
+    await sink.stop();
+  }
 
   await phase('X-Ray stand-in round trip', async () => {
     Object.assign(results, await measureXRayRoundTrip({ endpoint: standIn.endpoint, calls: settings.BENCH_RTT_CALLS, segmentsPerCall: 12 }));
