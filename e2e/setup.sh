@@ -13,7 +13,7 @@
 #   - PostgreSQL, MariaDB and Redis (Debian packages), for the database scenario, which starts its
 #     own servers on loopback (test/support/database-servers.mjs); no system service is started
 #   - the Prisma client of the e2e app's Databases function, generated from
-#     fixtures/app/prisma/schema.prisma into fixtures/app/functions/generated/prisma
+#     fixtures/app/functions/databases/schema.prisma into generated/prisma beside it
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,13 +62,13 @@ else
   note "installed ${missing_db[*]}"
 fi
 
-step "Prisma client of the Databases function (fixtures/app/functions/generated/prisma)"
+step "Prisma client of the Databases function (fixtures/app/functions/databases/generated/prisma)"
 # Prisma 7's client without the query engine binary: TypeScript, the query compiler as
 # WebAssembly from @prisma/client, and the pg driver adapter. `prisma generate` needs no engine,
 # but the CLI looks for the schema engine first and would download it: pointing it at a program
 # that is never run skips that.
-PRISMA_SCHEMA="$E2E_DIR/fixtures/app/prisma/schema.prisma"
-PRISMA_OUT="$E2E_DIR/fixtures/app/functions/generated/prisma"
+PRISMA_SCHEMA="$E2E_DIR/fixtures/app/functions/databases/schema.prisma"
+PRISMA_OUT="$E2E_DIR/fixtures/app/functions/databases/generated/prisma"
 PRISMA_STAMP_VALUE="$(cat "$PRISMA_SCHEMA" "$E2E_DIR/node_modules/prisma/package.json" | sha256sum | cut -c1-64)"
 if [ -f "$PRISMA_OUT/.stamp" ] && [ "$(cat "$PRISMA_OUT/.stamp")" = "$PRISMA_STAMP_VALUE" ]; then
   note "up to date"
