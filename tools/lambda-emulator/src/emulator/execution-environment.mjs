@@ -177,10 +177,23 @@ export class ExecutionEnvironment {
     const crashed = deferred();
     this.crash = crashed;
     if (this.needsReset) crashed.resolve({ kind: 'crash', ...this.needsReset });
-    const outcome = await withTimeout(
+    let outcome = await withTimeout(
       Promise.race([this.runtimeApi.dispatch({ requestId, payload, deadlineMs, functionArn: fn.arn, traceHeader }), crashed.promise]),
       deadlineMs - Date.now(),
     );
+    /** For a streamed response: the caller's `completion`, the invocation's final outcome. */
+    let streamedOutcome;
+    if (!outcome.timedOut && outcome.value.kind === 'stream') {
+      // A streamed response: the caller reads it as it comes; the invocation is answered when the
+      // runtime ends it, within the same deadline.
+      const streamed = outcome.value;
+      record.streamed = true;
+      record.streamStartedAt = Date.now();
+      streamedOutcome = deferred();
+      response.resolve({ ...streamed, completion: streamedOutcome.promise });
+      outcome = await withTimeout(Promise.race([streamed.completion, crashed.promise]), deadlineMs - Date.now());
+      if (outcome.timedOut || outcome.value.kind === 'crash') streamed.stream.destroy(new Error(outcome.timedOut ? 'Sandbox.Timedout' : 'the runtime exited mid-stream'));
+    }
     record.respondedAt = Date.now();
     const durationMs = record.respondedAt - record.startedAt;
     if (outcome.timedOut || outcome.value.kind === 'crash') {
@@ -191,6 +204,7 @@ export class ExecutionEnvironment {
         : crashError(requestId, outcome.value);
       record.errorType = errorType;
       response.resolve({ kind: 'error', errorType, body: Buffer.from(JSON.stringify({ errorType, errorMessage })) });
+      streamedOutcome?.resolve({ kind: 'error', errorType, body: Buffer.from(JSON.stringify({ errorType, errorMessage })) });
       this.telemetryApi.emit('platform.runtimeDone', { requestId, status: record.status, errorType, metrics: { durationMs, producedBytes: 0 }, tracing });
       this.telemetryApi.emit('platform.report', { requestId, status: record.status, metrics: this.#reportMetrics(durationMs), tracing });
       this.runtimeApi.abandonCurrent();
@@ -200,11 +214,18 @@ export class ExecutionEnvironment {
     const result = outcome.value;
     record.status = result.kind === 'response' ? 'success' : 'error';
     response.resolve(result);
+    streamedOutcome?.resolve(result);
     this.telemetryApi.emit('platform.runtimeDone', {
       requestId,
       status: record.status,
       metrics: { durationMs, producedBytes: result.body.length },
-      spans: [{ name: 'responseLatency', start: new Date(record.startedAt).toISOString(), durationMs }],
+      // A streamed response: latency to its start, then how long it streamed.
+      spans: record.streamed
+        ? [
+          { name: 'responseLatency', start: new Date(record.startedAt).toISOString(), durationMs: record.streamStartedAt - record.startedAt },
+          { name: 'responseDuration', start: new Date(record.streamStartedAt).toISOString(), durationMs: record.respondedAt - record.streamStartedAt },
+        ]
+        : [{ name: 'responseLatency', start: new Date(record.startedAt).toISOString(), durationMs }],
       tracing,
     });
     // The invocation ends when the runtime is back in /next and every extension has called

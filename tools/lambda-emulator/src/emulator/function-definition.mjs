@@ -12,6 +12,9 @@
  * @property {string} codeDir          host directory that becomes /var/task
  * @property {string[]} layerDirs      host directories merged into /opt, in order
  * @property {boolean} activeTracing   TracingConfig.Mode Active
+ * @property {'JSON'|'Text'} [logFormat]     LoggingConfig.LogFormat: JSON sets AWS_LAMBDA_LOG_FORMAT=JSON
+ * @property {string} [applicationLogLevel]  LoggingConfig.ApplicationLogLevel: AWS_LAMBDA_LOG_LEVEL
+ * @property {string} [logGroup]             LoggingConfig.LogGroup: AWS_LAMBDA_LOG_GROUP_NAME
  * @property {string} region
  * @property {string} accountId
  * @property {string} arn
@@ -78,7 +81,7 @@ export function lambdaEnvironment(fn, { runtimeApi, credentials, overrides = {} 
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroup ?? `/aws/lambda/${fn.name}`,
     AWS_LAMBDA_LOG_STREAM_NAME: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -105,6 +108,9 @@ export function lambdaEnvironment(fn, { runtimeApi, credentials, overrides = {} 
     defaults.AWS_XRAY_CONTEXT_MISSING = 'LOG_ERROR';
     defaults.AWS_XRAY_DAEMON_ADDRESS = '169.254.79.129:2000';
   }
+  // Advanced logging controls (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html).
+  if (fn.logFormat === 'JSON') reserved.AWS_LAMBDA_LOG_FORMAT = 'JSON';
+  if (fn.applicationLogLevel) reserved.AWS_LAMBDA_LOG_LEVEL = fn.applicationLogLevel;
   const own = { ...fn.environment };
   for (const key of Object.keys(reserved)) {
     if (key in own) throw new Error(`function ${fn.name}: environment variable ${key} is reserved by Lambda: remove it from the function's environment`);

@@ -3,6 +3,10 @@
 // the Invoke API for callers, and the service's own X-Ray segments.
 // Invoke API: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 //   POST /2015-03-31/functions/{FunctionName}/invocations
+// InvokeWithResponseStream: https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html
+//   POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations
+//   answered as an event stream (application/vnd.amazon.eventstream) of PayloadChunk events as
+//   the runtime streams, then one InvokeComplete
 // The same endpoint is reachable from inside every environment on 127.0.0.1:9002, so one function
 // can call another with a plain fetch, carrying its trace header.
 import { createServer, request as httpRequest } from 'node:http';
@@ -10,6 +14,8 @@ import { createConnection, createServer as createNetServer } from 'node:net';
 import { cpSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { XRayClient } from '@aws-sdk/client-xray';
 import { ExecutionEnvironment, RUNTIME_API_ADDRESS } from './execution-environment.mjs';
 import { defineFunction, isPythonRuntime, lambdaEnvironment, nodeMajor } from './function-definition.mjs';
@@ -20,6 +26,7 @@ import { readBody, sendError } from './http-util.mjs';
 /** Port of the Invoke API inside every environment. */
 export const INVOKE_PORT_INSIDE = 9002;
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+const STREAMING_INVOKE_PATH = /^\/2021-11-15\/functions\/([^/]+)\/response-streaming-invocations$/;
 
 /**
  * @typedef {object} LambdaServiceOptions
@@ -130,9 +137,24 @@ export class LambdaService {
   }
 
   /**
-   * @returns {Promise<{statusCode: number, functionError?: string, payload: Buffer, requestId: string, traceId: string, functionSegmentId?: string, done?: Promise<object>}>}
+   * Invokes a function as InvokeWithResponseStream does: `stream` carries the response's bytes as
+   * the runtime streams them (a handler that does not stream gives its whole payload as one
+   * chunk); `completion` settles when the invocation is answered, with the error if any.
+   * @param {string} name
+   * @param {unknown} event
+   * @param {{traceHeader?: string}} [options]
    */
-  async invokeRaw(name, payload, upstreamHeader) {
+  async invokeWithResponseStream(name, event, options = {}) {
+    const payload = Buffer.from(JSON.stringify(event ?? {}));
+    return this.invokeRaw(name, payload, options.traceHeader, { stream: true });
+  }
+
+  /**
+   * With `stream: true`, answers as `invokeWithResponseStream`; otherwise a streamed response is
+   * read whole, as Lambda's Invoke API does.
+   * @returns {Promise<{statusCode: number, functionError?: string, payload: Buffer, requestId: string, traceId: string, functionSegmentId?: string, done?: Promise<object>, stream?: import('node:stream').Readable, contentType?: string, completion?: Promise<{functionError?: string, errorType?: string, payload: Buffer}>}>}
+   */
+  async invokeRaw(name, payload, upstreamHeader, { stream = false } = {}) {
     const fn = this.functions.get(name);
     if (!fn) {
       const body = { Type: 'User', message: `Function not found: arn:aws:lambda:us-east-1:123456789012:function:${name}` };
@@ -173,15 +195,28 @@ export class LambdaService {
       return { result, done, env, coldStart, dispatchedAt };
     });
     this.queues.set(name, turn.then((t) => t.done).catch(() => undefined));
-    const { result, done, env, coldStart, dispatchedAt } = await turn;
-    const respondedAt = Date.now();
-    if (this.xrayClient && fn.activeTracing && sampled) {
+    const { result: first, done, env, coldStart, dispatchedAt } = await turn;
+    const recordSegments = (result) => {
+      const respondedAt = Date.now();
+      if (!this.xrayClient || !fn.activeTracing || !sampled) return;
       const segments = lambdaServiceSegments({
         fn, traceId, upstreamParentId: upstream?.parent, serviceSegmentId, functionSegmentId, requestId,
         receivedAt, dispatchedAt, respondedAt, functionError: result.kind !== 'response', initDurationMs: coldStart ? env.initDurationMs : undefined,
       });
       this.segmentWrites.push(putSegments(this.xrayClient, segments).catch((err) => env.log('emulator', `writing Lambda service segments failed: ${err.message}`)));
+    };
+    if (stream) {
+      const streamed = first.kind === 'stream' ? first : { contentType: 'application/json', stream: Readable.from(first.body.length > 0 ? [first.body] : []), completion: Promise.resolve(first) };
+      const completion = streamed.completion.then((result) => {
+        recordSegments(result);
+        return { functionError: result.kind === 'response' ? undefined : 'Unhandled', errorType: result.errorType, payload: result.body };
+      });
+      // Lambda's service segments are written when the stream ends: settle() waits for them.
+      this.segmentWrites.push(completion.catch(() => undefined));
+      return { statusCode: 200, requestId, traceId, functionSegmentId, done, contentType: streamed.contentType, stream: streamed.stream, completion };
     }
+    const result = first.kind === 'stream' ? await first.completion : first;
+    recordSegments(result);
     return {
       statusCode: 200,
       functionError: result.kind === 'response' ? undefined : 'Unhandled',
@@ -275,17 +310,16 @@ export class LambdaService {
   }
 
   async #handleInvoke(req, res) {
-    const match = INVOKE_PATH.exec(new URL(req.url, 'http://lambda').pathname);
+    const pathname = new URL(req.url, 'http://lambda').pathname;
+    const streaming = STREAMING_INVOKE_PATH.exec(pathname);
+    if (req.method === 'POST' && streaming) return this.#handleStreamingInvoke(req, res, streaming[1]);
+    const match = INVOKE_PATH.exec(pathname);
     if (req.method !== 'POST' || !match) {
-      return sendError(res, 404, 'UnknownOperationException', `no Invoke API route for ${req.method} ${req.url}: use POST /2015-03-31/functions/<name>/invocations`);
+      return sendError(res, 404, 'UnknownOperationException', `no Invoke API route for ${req.method} ${req.url}: use POST /2015-03-31/functions/<name>/invocations or /2021-11-15/functions/<name>/response-streaming-invocations`);
     }
     const payload = await readBody(req);
     const name = decodeURIComponent(match[1]).split(':').pop();
-    const header = req.headers['x-amzn-trace-id'];
-    const upstream = header ? String(header) : (() => {
-      const fromW3c = traceparentToTraceHeader(String(req.headers.traceparent ?? ''));
-      return fromW3c ? formatTraceHeader(fromW3c) : undefined;
-    })();
+    const upstream = upstreamTraceHeader(req);
     try {
       const out = await this.invokeRaw(name, payload, upstream);
       const headers = { 'Content-Type': 'application/json', 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': out.requestId, 'X-Amzn-Trace-Id': `Root=${out.traceId}` };
@@ -296,6 +330,147 @@ export class LambdaService {
       sendError(res, 500, 'ServiceException', err.message);
     }
   }
+
+  /** InvokeWithResponseStream over HTTP: PayloadChunk events as the bytes come, then InvokeComplete. */
+  async #handleStreamingInvoke(req, res, rawName) {
+    const payload = await readBody(req);
+    const name = decodeURIComponent(rawName).split(':').pop();
+    let out;
+    try {
+      out = await this.invokeRaw(name, payload, upstreamTraceHeader(req), { stream: true });
+    } catch (err) {
+      return sendError(res, 500, 'ServiceException', err.message);
+    }
+    if (!out.stream) {
+      res.writeHead(out.statusCode, { 'Content-Type': 'application/json' });
+      return res.end(out.payload);
+    }
+    res.writeHead(200, {
+      'Content-Type': out.contentType,
+      'X-Amz-Executed-Version': '$LATEST',
+      'x-amzn-RequestId': out.requestId,
+      'X-Amzn-Trace-Id': `Root=${out.traceId}`,
+    });
+    out.stream.on('data', (chunk) => res.write(eventStreamMessage({ ':event-type': 'PayloadChunk', ':content-type': 'application/octet-stream', ':message-type': 'event' }, chunk)));
+    const result = await out.completion;
+    // The stream has delivered every byte it holds once it ends or fails.
+    if (!out.stream.readableEnded && !out.stream.destroyed) await new Promise((resolve) => { out.stream.once('end', resolve); out.stream.once('close', resolve); });
+    const complete = result.functionError ? errorDetails(result) : {};
+    res.end(eventStreamMessage({ ':event-type': 'InvokeComplete', ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(complete))));
+  }
+}
+
+/** The caller's trace header: X-Amzn-Trace-Id, else one made from a W3C traceparent. */
+function upstreamTraceHeader(req) {
+  const header = req.headers['x-amzn-trace-id'];
+  if (header) return String(header);
+  const fromW3c = traceparentToTraceHeader(String(req.headers.traceparent ?? ''));
+  return fromW3c ? formatTraceHeader(fromW3c) : undefined;
+}
+
+/** InvokeComplete's ErrorCode and ErrorDetails from a failed streamed invocation. */
+function errorDetails(result) {
+  let details = result.payload.toString('utf8');
+  try {
+    const parsed = JSON.parse(details);
+    details = parsed.errorMessage ?? details;
+  } catch {
+    // not JSON: as it is
+  }
+  return { ErrorCode: result.errorType ?? 'Unhandled', ErrorDetails: details };
+}
+
+/**
+ * One message of the AWS event stream encoding (string headers only): prelude (total length,
+ * headers length, CRC32 of both), headers, payload, CRC32 of all before it.
+ * https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html#streaming-event-stream
+ * @param {Record<string, string>} headers
+ * @param {Uint8Array} payload
+ */
+export function eventStreamMessage(headers, payload) {
+  const encoded = Buffer.concat(Object.entries(headers).map(([name, value]) => {
+    const n = Buffer.from(name, 'utf8');
+    const v = Buffer.from(value, 'utf8');
+    const header = Buffer.alloc(1 + n.length + 3 + v.length);
+    header.writeUInt8(n.length, 0);
+    n.copy(header, 1);
+    header.writeUInt8(7, 1 + n.length); // string
+    header.writeUInt16BE(v.length, 2 + n.length);
+    v.copy(header, 4 + n.length);
+    return header;
+  }));
+  const prelude = Buffer.alloc(12);
+  prelude.writeUInt32BE(12 + encoded.length + payload.length + 4, 0);
+  prelude.writeUInt32BE(encoded.length, 4);
+  prelude.writeUInt32BE(crc32(prelude.subarray(0, 8)), 8);
+  const message = Buffer.concat([prelude, encoded, payload]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(message), 0);
+  return Buffer.concat([message, crc]);
+}
+
+/**
+ * Splits AWS event stream bytes into messages, checking both CRCs; `rest` is an incomplete tail.
+ * @param {Buffer} bytes
+ * @returns {{messages: {headers: Record<string, string>, payload: Buffer}[], rest: Buffer}}
+ */
+export function parseEventStream(bytes) {
+  const messages = [];
+  let offset = 0;
+  while (bytes.length - offset >= 16) {
+    const total = bytes.readUInt32BE(offset);
+    if (bytes.length - offset < total) break;
+    const message = bytes.subarray(offset, offset + total);
+    if (message.readUInt32BE(8) !== crc32(message.subarray(0, 8))) throw new Error('event stream: prelude CRC mismatch');
+    if (message.readUInt32BE(total - 4) !== crc32(message.subarray(0, total - 4))) throw new Error('event stream: message CRC mismatch');
+    const headersLength = message.readUInt32BE(4);
+    const headers = {};
+    for (let at = 12; at < 12 + headersLength;) {
+      const nameLength = message.readUInt8(at);
+      const name = message.subarray(at + 1, at + 1 + nameLength).toString('utf8');
+      const type = message.readUInt8(at + 1 + nameLength);
+      if (type !== 7) throw new Error(`event stream: header ${name} has type ${type}, only strings are read`);
+      const valueLength = message.readUInt16BE(at + 2 + nameLength);
+      headers[name] = message.subarray(at + 4 + nameLength, at + 4 + nameLength + valueLength).toString('utf8');
+      at += 4 + nameLength + valueLength;
+    }
+    messages.push({ headers, payload: Buffer.from(message.subarray(12 + headersLength, total - 4)) });
+    offset += total;
+  }
+  return { messages, rest: bytes.subarray(offset) };
+}
+
+/**
+ * Calls InvokeWithResponseStream on an endpoint, for callers on the host: resolves when the
+ * response has ended, with each PayloadChunk as it arrived (`at`: Date.now() on arrival) and the
+ * InvokeComplete event.
+ */
+export function postInvokeWithResponseStream(endpoint, name, event, headers = {}) {
+  const url = new URL(`/2021-11-15/functions/${encodeURIComponent(name)}/response-streaming-invocations`, endpoint);
+  const body = Buffer.from(JSON.stringify(event));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers } }, (res) => {
+      const chunks = [];
+      let complete;
+      let pending = Buffer.alloc(0);
+      res.on('data', (data) => {
+        try {
+          const { messages, rest } = parseEventStream(Buffer.concat([pending, data]));
+          pending = rest;
+          for (const { headers: h, payload } of messages) {
+            if (h[':event-type'] === 'PayloadChunk') chunks.push({ at: Date.now(), bytes: payload });
+            else if (h[':event-type'] === 'InvokeComplete') complete = JSON.parse(payload.toString('utf8'));
+          }
+        } catch (err) {
+          req.destroy(err);
+          reject(err);
+        }
+      });
+      res.on('end', () => resolve({ statusCode: res.statusCode, headers: res.headers, chunks, payload: Buffer.concat(chunks.map((c) => c.bytes)), complete }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** POSTs to an Invoke API endpoint, for callers on the host. */

@@ -4,12 +4,19 @@
 //   POST /2018-06-01/runtime/invocation/{AwsRequestId}/response
 //   POST /2018-06-01/runtime/invocation/{AwsRequestId}/error
 //   POST /2018-06-01/runtime/init/error
+// A response may be streamed: `Lambda-Runtime-Function-Response-Mode: streaming` with chunked
+// transfer, an error at the end sent as the Lambda-Runtime-Function-Error-Type and -Body trailers
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html#runtimes-custom-response-streaming).
+import { PassThrough } from 'node:stream';
 import { deferred, readBody, sendAccepted, sendError } from './http-util.mjs';
 
 const PREFIX = '/2018-06-01/runtime/';
 
 /** Maximum synchronous response payload, 6 MB (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+
+/** Maximum streamed response payload, 20 MB (the default soft limit of response streaming). */
+export const MAX_STREAMED_RESPONSE_BYTES = 20 * 1024 * 1024;
 
 /**
  * @typedef {object} Invocation
@@ -20,6 +27,10 @@ export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
  * @property {string} traceHeader     X-Ray trace header for Lambda-Runtime-Trace-Id
  *
  * @typedef {{kind: 'response', body: Buffer} | {kind: 'error', body: Buffer, errorType: string}} RuntimeOutcome
+ * @typedef {{kind: 'stream', contentType: string, stream: import('node:stream').Readable, completion: Promise<RuntimeOutcome>}} StreamingOutcome
+ *   a streamed response, given as soon as the runtime starts it: `stream` carries the bytes as
+ *   they arrive; `completion` settles when the runtime has ended it, with every byte, or with
+ *   the error of its trailers
  */
 
 export class RuntimeApi {
@@ -135,6 +146,9 @@ export class RuntimeApi {
   }
 
   async #result(req, res, requestId, kind) {
+    if (kind === 'response' && String(req.headers['lambda-runtime-function-response-mode'] ?? '').toLowerCase() === 'streaming') {
+      return this.#streamedResult(req, res, requestId);
+    }
     const body = await readBody(req);
     if (!this.current || this.current.invocation.requestId !== requestId) {
       return sendError(res, 400, 'InvalidRequestID', `request ID ${requestId} is not the invocation in progress`);
@@ -154,6 +168,61 @@ export class RuntimeApi {
       const errorType = req.headers['lambda-runtime-function-error-type'] || 'Unhandled';
       outcome.resolve({ kind: 'error', errorType: String(errorType), body });
     }
+  }
+
+  /**
+   * A streamed response: the caller gets the stream at once; the invocation is answered when the
+   * runtime ends the request body, with an error if its trailers name one.
+   */
+  #streamedResult(req, res, requestId) {
+    if (!this.current || this.current.invocation.requestId !== requestId) {
+      req.resume();
+      return sendError(res, 400, 'InvalidRequestID', `request ID ${requestId} is not the invocation in progress`);
+    }
+    const { outcome } = this.current;
+    const stream = new PassThrough();
+    // Its reader learns of an error from its own listener or from `completion`.
+    stream.on('error', () => {});
+    const chunks = [];
+    let bytes = 0;
+    const completion = new Promise((resolve) => {
+      req.on('data', (chunk) => {
+        bytes += chunk.length;
+        if (bytes > MAX_STREAMED_RESPONSE_BYTES) {
+          const errorType = 'Function.ResponseSizeTooLarge';
+          const body = Buffer.from(JSON.stringify({ errorType, errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_STREAMED_RESPONSE_BYTES} bytes).` }));
+          stream.destroy(Object.assign(new Error(errorType), { errorType }));
+          req.destroy();
+          resolve({ kind: 'error', errorType, body });
+          return;
+        }
+        chunks.push(chunk);
+        stream.write(chunk);
+      });
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const errorType = req.trailers['lambda-runtime-function-error-type'];
+        if (errorType) {
+          const encoded = req.trailers['lambda-runtime-function-error-body'];
+          const errorBody = encoded ? Buffer.from(encoded, 'base64') : Buffer.from(JSON.stringify({ errorType, errorMessage: '' }));
+          const error = Object.assign(new Error(String(errorType)), { errorType: String(errorType), errorBody });
+          stream.destroy(error);
+          resolve({ kind: 'error', errorType: String(errorType), body: errorBody, streamedBody: body });
+        } else {
+          stream.end();
+          resolve({ kind: 'response', body });
+        }
+        sendAccepted(res);
+      });
+      req.on('error', (err) => {
+        stream.destroy(err);
+        resolve({ kind: 'error', errorType: 'Runtime.StreamError', body: Buffer.from(JSON.stringify({ errorType: 'Runtime.StreamError', errorMessage: err.message })) });
+      });
+    });
+    completion.then(() => {
+      if (this.current?.outcome === outcome) this.current = undefined;
+    });
+    outcome.resolve({ kind: 'stream', contentType: String(req.headers['content-type'] ?? 'application/octet-stream'), stream, completion });
   }
 
   async #initErrorRoute(req, res) {

@@ -18,6 +18,9 @@ import { join } from 'node:path';
  * @property {string} codeDir
  * @property {string[]} layerDirs
  * @property {boolean} activeTracing
+ * @property {'JSON'|'Text'} [logFormat]          LoggingConfig.LogFormat
+ * @property {string} [applicationLogLevel]       LoggingConfig.ApplicationLogLevel
+ * @property {string} [logGroup]                  LoggingConfig.LogGroup, when a plain name
  *
  * @typedef {object} AssemblyTable
  * @property {string} name
@@ -46,6 +49,15 @@ export function readCloudAssembly(outdir, resolvers, { assets = true } = {}) {
     tables.push(...stack.tables());
   }
   return { functions, tables };
+}
+
+/** The logging settings of LoggingConfig the runtime sees (a log group made by the app is a reference: the default name stays). */
+function loggingOf(config) {
+  const logging = {};
+  if (config?.LogFormat) logging.logFormat = config.LogFormat;
+  if (config?.ApplicationLogLevel) logging.applicationLogLevel = config.ApplicationLogLevel;
+  if (typeof config?.LogGroup === 'string') logging.logGroup = config.LogGroup;
+  return logging;
 }
 
 class StackReader {
@@ -82,6 +94,7 @@ class StackReader {
           return this.assetDir(layerId, `${where} Layers[${i}]`);
         }),
         activeTracing: p.TracingConfig?.Mode === 'Active',
+        ...loggingOf(p.LoggingConfig),
       };
     });
   }
