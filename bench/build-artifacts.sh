@@ -15,7 +15,7 @@ set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$BENCH_DIR")"
-BUILD_DIR="$BENCH_DIR/.build"
+BUILD_DIR="${BENCH_BUILD_DIR:-$BENCH_DIR/.build}"
 mkdir -p "$BUILD_DIR"
 
 what=("$@")

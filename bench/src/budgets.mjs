@@ -13,7 +13,7 @@ export const MIB = 1024 * 1024;
  * @property {'bytes'|'ms'|'spans/s'} unit
  * @property {number} [limit]        the figure must be at or below this
  * @property {string} [limitText]    how the limit is quoted, when not in the figure's unit
- * @property {{key: string, plus: number}} [limitFrom]  limit = another figure of the same run + plus
+ * @property {{key: string, plus?: number, times?: number}} [limitFrom]  limit = another figure of the same run * times + plus
  * @property {string} [baseline]     key of the baseline measured in the same run
  * @property {boolean} [mustBeatBaseline]  the figure must be below its baseline
  * @property {string} anchor         what the budget beats, for the report
@@ -50,13 +50,21 @@ export const BUDGETS = [
   { key: 'cpu_added_at_128mb_ms', label: 'added CPU per invocation as wall time at 128 MB', unit: 'ms', anchor: 'CPU in proportion to memory, 1,769 MB = 1 vCPU', deterministic: false },
   { key: 'cpu_added_at_512mb_ms', label: 'added CPU per invocation as wall time at 512 MB', unit: 'ms', anchor: 'CPU in proportion to memory', deterministic: false },
   { key: 'cpu_added_at_1769mb_ms', label: 'added CPU per invocation as wall time at 1,769 MB', unit: 'ms', anchor: 'one vCPU', deterministic: false },
+  { key: 'collector_ready_otlphttp_ms', label: 'collector exec to first event/next, otlphttp to a local sink (median)', unit: 'ms', limitFrom: { key: 'peer_collector_ready_ms', times: 1 / 3 }, limitText: 'a third of upstream', baseline: 'peer_collector_ready_ms', anchor: 'upstream Lambda collector, same configuration, same run', deterministic: false },
+  { key: 'added_billed_otlphttp_p50_ms', label: 'added billed duration p50, otlphttp, 1 invoke / 200 ms', unit: 'ms', baseline: 'peer_added_billed_p50_ms', mustBeatBaseline: true, anchor: 'upstream Lambda collector, same configuration and preload, same run', deterministic: false },
+  { key: 'added_billed_otlphttp_steady_p50_ms', label: 'added billed duration p50, otlphttp, back-to-back', unit: 'ms', baseline: 'peer_added_billed_steady_p50_ms', mustBeatBaseline: true, anchor: 'upstream Lambda collector, same run', deterministic: false },
+  { key: 'added_billed_otlphttp_p50_ms_backend_50ms', label: 'added billed duration p50, otlphttp, sink answering after 50 ms', unit: 'ms', baseline: 'peer_added_billed_p50_ms_backend_50ms', mustBeatBaseline: true, anchor: 'upstream Lambda collector, same run', deterministic: false },
+  { key: 'added_response_p50_ms_backend_50ms', label: 'added response latency p50, otlphttp, sink answering after 50 ms', unit: 'ms', baseline: 'peer_added_response_p50_ms_backend_50ms', anchor: 'upstream Lambda collector, same run', deterministic: false },
+  { key: 'peer_collector_binary_bytes', label: 'upstream Lambda collector binary, linux/amd64, stripped, default components', unit: 'bytes', baseline: 'collector_binary_bytes', anchor: 'built from ../shared/third_party in this run', deterministic: false },
   { key: 'collector_spans_per_second', label: 'spans/s into the X-Ray stand-in, none lost', unit: 'spans/s', baseline: 'xray_stand_in_spans_per_second', anchor: 'the stand-in fed directly, same run', deterministic: false },
 ];
 
 /** The effective limit of a budget for a results object, or undefined. */
 export function limitOf(budget, results) {
   if (budget.limit !== undefined) return budget.limit;
-  if (budget.limitFrom && typeof results[budget.limitFrom.key] === 'number') return results[budget.limitFrom.key] + budget.limitFrom.plus;
+  if (budget.limitFrom && typeof results[budget.limitFrom.key] === 'number') {
+    return results[budget.limitFrom.key] * (budget.limitFrom.times ?? 1) + (budget.limitFrom.plus ?? 0);
+  }
   return undefined;
 }
 
@@ -70,9 +78,13 @@ export function judge(budget, results) {
   const problems = [];
   const limit = limitOf(budget, results);
   if (limit !== undefined && value > limit) {
-    problems.push(`over the budget of ${budget.limitText ?? format(limit, budget.unit)} by ${format(value - limit, budget.unit)}`);
+    problems.push(`over the budget of ${limitText(budget, limit)} by ${format(value - limit, budget.unit)}`);
   }
   const baseline = budget.baseline ? results[budget.baseline] : undefined;
+  if (budget.mustBeatBaseline && limit === undefined && typeof baseline !== 'number') {
+    // Only a comparison with a baseline that was not measured (a peer that is absent).
+    return { status: 'reported', note: `${budget.baseline} not measured in this run` };
+  }
   if (budget.mustBeatBaseline && typeof baseline === 'number' && value >= baseline) {
     problems.push(`not below its baseline ${budget.baseline} (${format(baseline, budget.unit)})`);
   }
@@ -85,7 +97,13 @@ export function judge(budget, results) {
 export function formatLimit(budget, results) {
   const limit = limitOf(budget, results);
   if (limit === undefined) return undefined;
-  return `<= ${budget.limitText ?? format(limit, budget.unit)}`;
+  return `<= ${limitText(budget, limit)}`;
+}
+
+/** The limit as quoted: its text, with the figure when the limit follows another figure. */
+function limitText(budget, limit) {
+  if (budget.limitText && budget.limitFrom) return `${budget.limitText} (${format(limit, budget.unit)})`;
+  return budget.limitText ?? format(limit, budget.unit);
 }
 
 /** Human-readable figure: bytes as decimal MB, ms with 2 decimals, rates as whole numbers. */
