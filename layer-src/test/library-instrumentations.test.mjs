@@ -4,10 +4,14 @@
 // database clients connect to a loopback port nothing listens on: the refused connection still
 // makes the spans, with an error, under the handler span.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { supportsSyncHooks } from 'import-in-the-middle/supports-sync-hooks.mjs';
 import { bundleHandler, closedLoopbackPort, NODEJS_FUNCTION_BUNDLINGS } from './support/bundle-handler.mjs';
-import { lambdaEnvironment, runHandler } from './support/run-handler.mjs';
+import { createTaskRoot, lambdaEnvironment, preloadInit, runHandler } from './support/run-handler.mjs';
 import { xrayTraceHeader } from './support/xray.mjs';
 import { useStandIns } from './support/stand-ins.mjs';
 
@@ -115,15 +119,22 @@ import { createClient } from 'redis';
 export const handler = async (event: { port: number }) => {
   const client = createClient({ socket: { host: '127.0.0.1', port: event.port, reconnectStrategy: false } });
   client.on('error', () => {});
-  const connect = await client.connect().then(() => 'connected', (error) => error.code ?? error.message);
-  return { connect };
+  const connect = client.connect().then(() => 'connected', (error) => error.code);
+  // Queued until the connection fails.
+  const get = client.get('order:42').then(() => 'answered', (error) => error.code);
+  return { connect: await connect, get: await get };
 };
 `,
-    result: { connect: 'ECONNREFUSED' },
+    result: { connect: 'ECONNREFUSED', get: 'ECONNREFUSED' },
     check(spans) {
-      assert.equal(spans.length, 1, `redis spans: ${spans.map((s) => s.name).join(', ')}`);
-      assert.equal(spans[0].name, 'redis-connect');
-      assert.equal(spans[0].status.code, ERROR);
+      const names = spans.map((s) => s.name).sort();
+      assert.deepEqual(names, ['redis-GET', 'redis-connect'], `redis spans: ${names.join(', ')}`);
+      const get = spans.find((s) => s.name === 'redis-GET');
+      assert.equal(spans.find((s) => s.name === 'redis-connect').status.code, ERROR);
+      assert.equal(get.status.code, ERROR);
+      assert.equal(get.kind, CLIENT);
+      assert.equal(get.attributes['db.system.name'], 'redis');
+      assert.equal(get.attributes['db.query.text'], 'GET order:42');
     },
   },
   graphql: {
@@ -160,7 +171,8 @@ describe('library instrumentations, handler bundled like NodejsFunction with the
       it(`${instrumentation}, ${kind}: the library's calls are spans under the handler span`, async () => {
         const port = await closedLoopbackPort();
         const { taskRoot, bundle } = await bundleHandler({ source: library.source, external: [instrumentation], ...bundling });
-        assert.match(bundle, new RegExp(`["']${instrumentation}["']`), 'the bundle loads the library from outside');
+        assert.ok(new RegExp(`["']${instrumentation}["']`).test(bundle), 'the bundle loads the library from outside');
+        assert.ok(!bundle.includes(`// node_modules/${instrumentation}/`), 'the library is not in the bundle');
         const functionName = `${instrumentation}-${bundling.format}-${bundling.loader ?? 'auto'}`;
         const trace = xrayTraceHeader({ sampled: true });
         const { results } = await runHandler({
@@ -189,6 +201,25 @@ describe('library instrumentations, handler bundled like NodejsFunction with the
       });
     }
   }
+
+  // Why OtelTracedFunction leaves the library out: the same handler with graphql bundled in.
+  it('graphql bundled into the handler is not traced', async () => {
+    const { taskRoot, bundle } = await bundleHandler({ source: LIBRARIES.graphql.source, ...NODEJS_FUNCTION_BUNDLINGS['CommonJS bundle'] });
+    assert.ok(bundle.includes('// node_modules/graphql/execution/execute.js'), 'graphql is in the bundle');
+    const functionName = 'graphql-bundled';
+    const trace = xrayTraceHeader({ sampled: true });
+    const { results } = await runHandler({
+      env: {
+        ...lambdaEnvironment({ taskRoot, handler: 'index.handler', functionName }),
+        OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint,
+        OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'graphql',
+      },
+      invocations: [{ event: {}, traceHeader: trace.header }],
+    });
+    assert.deepEqual(results, [{ result: LIBRARIES.graphql.result }]);
+    const all = await standIns.collector.waitFor((spans) => spans.some((s) => s.traceId === trace.traceId && s.parentSpanId === trace.parentSpanId));
+    assert.deepEqual(all.filter((s) => s.resource['service.name'] === functionName).map((s) => s.scope), ['@opentelemetry/instrumentation-aws-lambda']);
+  });
 });
 
 // Prisma's instrumentation patches no module: Prisma Client reads a tracing helper the
@@ -223,7 +254,7 @@ export const handler = async () => {
 `,
       ...NODEJS_FUNCTION_BUNDLINGS['ES module bundle'],
     });
-    assert.match(bundle, /prisma:client/, 'Prisma Client is in the bundle');
+    assert.ok(bundle.includes('prisma:client'), 'Prisma Client is in the bundle');
     const functionName = 'prisma-esm';
     const trace = xrayTraceHeader({ sampled: true });
     const { results } = await runHandler({
@@ -249,5 +280,46 @@ export const handler = async () => {
     assert.equal(query.attributes['db.system'], 'postgresql');
     assert.match(query.attributes['db.statement'], /^SELECT .* FROM "public"\."Order" WHERE "public"\."Order"\."customer" = \$1/);
     assert.ok(!JSON.stringify(prismaSpans).includes('customer-42'), 'no query parameter value is recorded');
+  });
+});
+
+// The recorder uses module.registerHooks, which only works reliably from Node.js 22.22.3 / 24.11.1.
+describe('library instrumentations are read only when chosen', { skip: supportsSyncHooks() ? false : `module.registerHooks is unreliable on Node.js ${process.version}` }, () => {
+  const standIns = useStandIns();
+  const recorder = fileURLToPath(new URL('./support/record-loaded-modules.mjs', import.meta.url));
+  const libraryFiles = Object.keys(LIBRARIES).concat('prisma').map((name) => `optional-instrumentations/${name}.mjs`);
+
+  /** The optional instrumentation files of the layer read by one invocation with OTEL_NODE_ENABLED_INSTRUMENTATIONS=`enabled`. */
+  async function instrumentationFilesRead(enabled) {
+    const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'otel-preload-loaded-')), 'loaded.json');
+    const taskRoot = createTaskRoot({ 'index.js': "exports.handler = async () => 'ok';\n" });
+    const { results } = await runHandler({
+      env: {
+        ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }),
+        OTEL_EXPORTER_OTLP_ENDPOINT: standIns.collector.endpoint,
+        ...(enabled === undefined ? {} : { OTEL_NODE_ENABLED_INSTRUMENTATIONS: enabled }),
+        RECORD_LOADED_MODULES_TO: record,
+      },
+      invocations: [{ event: {} }],
+      extraNodeOptions: `--import ${recorder}`,
+    });
+    assert.deepEqual(results, [{ result: 'ok' }]);
+    const preloadDir = path.dirname(preloadInit);
+    return JSON.parse(fs.readFileSync(record, 'utf8'))
+      .filter((url) => url.startsWith('file:'))
+      .map((url) => path.relative(preloadDir, fileURLToPath(url)))
+      .filter((file) => file.startsWith('optional-instrumentations/'))
+      .sort();
+  }
+
+  it('the default set reads none of them', async () => {
+    const files = await instrumentationFilesRead(undefined);
+    assert.deepEqual(files, ['optional-instrumentations/aws-sdk.mjs', 'optional-instrumentations/http.mjs', 'optional-instrumentations/undici.mjs']);
+    assert.ok(files.every((file) => !libraryFiles.includes(file)));
+  });
+
+  it('each chosen one reads its own file only', async () => {
+    assert.deepEqual(await instrumentationFilesRead('pg,graphql'), ['optional-instrumentations/graphql.mjs', 'optional-instrumentations/pg.mjs']);
+    assert.deepEqual(await instrumentationFilesRead('prisma'), ['optional-instrumentations/prisma.mjs']);
   });
 });
