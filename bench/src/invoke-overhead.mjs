@@ -76,7 +76,7 @@ export async function measureInvokeOverhead(options) {
   await service.start();
   const names = ['traced', 'untraced', 'preload-only', ...(compareLayerDir ? ['compare'] : [])];
   const latency = Object.fromEntries(names.map((name) => [name, []]));
-  const post = { afterResponse: [], afterRuntimeDone: [] };
+  const post = { afterResponse: [], afterRuntimeDone: [], beforeRuntimeDone: 0 };
   const measuredTracedRequests = new Set();
   let environmentsCreated = 0;
   standIn.reset();
@@ -99,7 +99,11 @@ export async function measureInvokeOverhead(options) {
           if (roundIndex >= 0 && marks) {
             const next = marks.nexts.at(-1);
             post.afterResponse.push(next - marks.responses.get(out.requestId));
-            post.afterRuntimeDone.push(next - marks.runtimeDone.get(out.requestId));
+            // The collector may ask for its next event before runtimeDone is delivered (once the
+            // handler's span is in): then there is no time after runtimeDone to measure.
+            const runtimeDoneAt = marks.runtimeDone.get(out.requestId);
+            if (runtimeDoneAt !== undefined && runtimeDoneAt <= next) post.afterRuntimeDone.push(next - runtimeDoneAt);
+            else post.beforeRuntimeDone++;
             measuredTracedRequests.add(out.requestId);
           }
           instrumentEnvironment(env);
@@ -138,8 +142,11 @@ export async function measureInvokeOverhead(options) {
       } : {}),
       post_invoke_p50_ms: round(p(post.afterResponse, 50)),
       post_invoke_p99_ms: round(p(post.afterResponse, 99)),
-      extension_after_runtime_done_p50_ms: round(p(post.afterRuntimeDone, 50)),
-      extension_after_runtime_done_p99_ms: round(p(post.afterRuntimeDone, 99)),
+      ...(post.afterRuntimeDone.length > 0 ? {
+        extension_after_runtime_done_p50_ms: round(p(post.afterRuntimeDone, 50)),
+        extension_after_runtime_done_p99_ms: round(p(post.afterRuntimeDone, 99)),
+      } : {}),
+      extension_next_before_runtime_done_share: round(post.beforeRuntimeDone / post.afterResponse.length, 4),
       collector_flush_p50_ms: round(p(flushes, 50)),
       collector_flush_p99_ms: round(p(flushes, 99)),
       invoke_spans_lost: spans.expected - spans.received,
@@ -150,7 +157,7 @@ export async function measureInvokeOverhead(options) {
       invoke_untraced: summarize(latency.untraced),
       invoke_preload_only: summarize(latency['preload-only']),
       post_invoke: summarize(post.afterResponse),
-      extension_after_runtime_done: summarize(post.afterRuntimeDone),
+      ...(post.afterRuntimeDone.length > 0 ? { extension_after_runtime_done: summarize(post.afterRuntimeDone) } : {}),
     },
     logs,
   };

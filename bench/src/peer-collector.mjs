@@ -227,7 +227,7 @@ export async function measureCollectorsInvoke(options) {
     for (const mode of MODES) {
       sink.setDelay(mode.sinkDelayMs);
       samples[mode.name] = Object.fromEntries(names.map((name) => [name, { billed: [], response: [] }]));
-      delivery[mode.name] = Object.fromEntries(names.filter((n) => n !== 'untraced').map((n) => [n, { invocations: 0, spans: 0, within: 0, perInvocation: {} }]));
+      delivery[mode.name] = Object.fromEntries(names.filter((n) => n !== 'untraced').map((n) => [n, { invocations: 0, spans: 0, measured: 0, within: 0, perInvocation: {} }]));
       for (let roundIndex = -warmup; roundIndex < invocations; roundIndex++) {
         const roundStarted = performance.now();
         for (const name of rotation(names, roundIndex)) {
@@ -248,8 +248,12 @@ export async function measureCollectorsInvoke(options) {
             const d = delivery[mode.name][name];
             d.invocations++;
             d.spans += delivered;
-            d.perInvocation[delivered] = (d.perInvocation[delivered] ?? 0) + 1;
-            if (delivered >= SPANS_PER_INVOCATION) d.within++;
+            if (roundIndex >= 0) {
+              // Measured rounds only: a warm-up round may still carry spans the previous mode deferred.
+              d.measured++;
+              d.perInvocation[delivered] = (d.perInvocation[delivered] ?? 0) + 1;
+              if (delivered >= SPANS_PER_INVOCATION) d.within++;
+            }
           }
           if (roundIndex < 0 || !marks) continue;
           samples[mode.name][name].billed.push(marks.lastNext - started);
@@ -270,9 +274,10 @@ export async function measureCollectorsInvoke(options) {
 /**
  * results.json keys of the invocation comparison.
  * @param {Record<string, Record<string, {billed: number[], response: number[]}>>} samples   per mode, per function
- * @param {Record<string, Record<string, {invocations: number, spans: number, within: number}>>} delivery   per mode, per
- *   traced function: invocations, spans the sink received while each ran, and how many invocations
- *   delivered all their spans before the environment was frozen
+ * @param {Record<string, Record<string, {invocations: number, spans: number, measured: number, within: number}>>} delivery
+ *   per mode, per traced function: invocations (warm-up included) and the spans the sink received
+ *   while they ran; measured invocations and how many of them delivered all their spans before
+ *   the environment was frozen
  */
 export function invokeFigures(samples, delivery) {
   const p = (series, q) => percentile(series, q);
@@ -301,7 +306,7 @@ export function invokeFigures(samples, delivery) {
       const d = byName[name];
       expected += d.invocations * SPANS_PER_INVOCATION;
       received += d.spans;
-      figures[`${prefix}_exported_within_invocation${mode === 'low' ? '' : `_${mode}`}`] = round(d.within / d.invocations, 4);
+      figures[`${prefix}_exported_within_invocation${mode === 'low' ? '' : `_${mode}`}`] = round(d.within / d.measured, 4);
     }
     figures[`${prefix}_spans_lost`] = expected - received;
   }

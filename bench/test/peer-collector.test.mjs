@@ -180,8 +180,8 @@ test('the comparison writes every key, ours and the peer each traced minus untra
     steady: mode({ billed: 1, response: 1 }, { billed: 21, response: 2 }),
     backend_50ms: mode({ billed: 52, response: 1.5 }, { billed: 22, response: 51 }),
   };
-  const delivered = (within) => ({ invocations: 10, spans: 120, within });
-  const delivery = { low: { ours: delivered(10), peer: delivered(10) }, steady: { ours: { invocations: 10, spans: 108, within: 4 }, peer: delivered(10) }, backend_50ms: { ours: delivered(10), peer: delivered(9) } };
+  const delivered = (within) => ({ invocations: 12, spans: 144, measured: 10, within });
+  const delivery = { low: { ours: delivered(10), peer: delivered(10) }, steady: { ours: { invocations: 12, spans: 132, measured: 10, within: 4 }, peer: delivered(10) }, backend_50ms: { ours: delivered(10), peer: delivered(9) } };
   const invoke = invokeFigures(samples, delivery);
   const ready = readyFigures({ ours: { firstNext: [20, 22, 21], listening: [19, 20, 21] }, peer: { firstNext: [60, 61, 62], listening: [55, 56, 57] }, baseline: { firstNext: [15, 16, 17], listening: [14, 15, 16] } }, 3);
   const figures = { ...ready.figures, ...invoke.figures };
@@ -206,7 +206,7 @@ test('without the peer, only this collector\'s keys are written', async () => {
   const { PEER_KEYS, invokeFigures, readyFigures } = await import('../src/peer-collector.mjs');
   const one = { billed: [5, 6], response: [3, 4] };
   const samples = Object.fromEntries(['low', 'steady', 'backend_50ms'].map((m) => [m, { ours: one, untraced: one }]));
-  const delivery = Object.fromEntries(['low', 'steady', 'backend_50ms'].map((m) => [m, { ours: { invocations: 2, spans: 24, within: 2 } }]));
+  const delivery = Object.fromEntries(['low', 'steady', 'backend_50ms'].map((m) => [m, { ours: { invocations: 2, spans: 24, measured: 2, within: 2 } }]));
   const figures = { ...invokeFigures(samples, delivery).figures, ...readyFigures({ ours: { firstNext: [1], listening: [1] }, baseline: { firstNext: [1], listening: [1] } }, 1).figures };
   assert.deepEqual(Object.keys(figures).filter((k) => k.startsWith('peer_')), []);
   assert.ok(PEER_KEYS.every((k) => !(k in figures)));
