@@ -3,7 +3,8 @@
 // response to the Runtime API with `Lambda-Runtime-Function-Response-Mode: streaming` and chunked
 // transfer; the caller uses InvokeWithResponseStream over HTTP (an AWS event stream of
 // PayloadChunk events, then InvokeComplete). The body arrives unchanged and in chunks as the
-// handler writes them, and in X-Ray the handler segment lasts as long as the stream.
+// handler writes them (also behind a function URL's HttpResponseStream prelude), and in X-Ray
+// the handler segment lasts as long as the stream.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLambdaFunctionSegment, postInvokeWithResponseStream } from '../../tools/lambda-emulator/index.mjs';
@@ -101,6 +102,17 @@ describe('response streaming: emulator + collector + preload + X-Ray stand-in', 
     assert.equal(handler.fault, true, `the handler segment is a fault${explain}`);
     assert.ok((handler.doc.cause?.exceptions ?? []).some((e) => /the source failed after 2 chunks/.test(e.message ?? '')), `its cause names the error${explain}`);
     assert.ok((handler.end - handler.start) * 1000 >= GAP_MS, `it lasts until the error${explain}`);
+  });
+
+  test('a function URL\'s HTTP response (HttpResponseStream.from): its prelude, then the chunks, unchanged; the segment covers the stream', async () => {
+    const fnName = p.functions.Streaming24.name;
+    const prelude = { statusCode: 201, headers: { 'x-answer': 'streamed' } };
+    const { response, nodes, explain } = await streamAndTrace(fnName, { chunks: CHUNKS, gapMs: GAP_MS, prelude });
+    assert.equal(response.headers['content-type'], 'application/vnd.awslambda.http-integration-response');
+    const expected = Buffer.concat([Buffer.from(JSON.stringify(prelude)), Buffer.alloc(8), Buffer.from(CHUNKS.join(''))]);
+    assert.deepEqual(response.payload, expected, 'the prelude, 8 zero bytes, then the body');
+    const { handlers: [handler] } = handlerSegments(nodes, fnName);
+    assert.ok((handler.end - handler.start) * 1000 >= STREAM_MS, `the handler segment covers the stream${explain}`);
   });
 
   test('the Invoke API on a streaming function answers with the whole body, as Lambda buffers it', async () => {
