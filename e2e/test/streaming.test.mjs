@@ -7,7 +7,7 @@
 // the handler segment lasts as long as the stream.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLambdaFunctionSegment, postInvokeWithResponseStream } from '../../tools/lambda-emulator/index.mjs';
+import { eventStreamMessage, isLambdaFunctionSegment, parseEventStream, postInvokeWithResponseStream } from '../../tools/lambda-emulator/index.mjs';
 import { startPipeline } from './pipeline-fixture.mjs';
 
 const GAP_MS = 100;
@@ -113,6 +113,27 @@ describe('response streaming: emulator + collector + preload + X-Ray stand-in', 
     assert.deepEqual(response.payload, expected, 'the prelude, 8 zero bytes, then the body');
     const { handlers: [handler] } = handlerSegments(nodes, fnName);
     assert.ok((handler.end - handler.start) * 1000 >= STREAM_MS, `the handler segment covers the stream${explain}`);
+  });
+
+  test('InvokeWithResponseStream on an unknown function: 404 with Lambda\'s error document', async () => {
+    const response = await postInvokeWithResponseStream(p.service.endpoint, 'E2e-NoSuchFunction', {});
+    assert.equal(response.statusCode, 404);
+    assert.match(JSON.parse(response.payload.toString('utf8')).message, /Function not found/);
+  });
+
+  test('the event stream encoding: messages split across reads come out whole; a flipped bit fails the CRC', () => {
+    const bytes = Buffer.concat([
+      eventStreamMessage({ ':event-type': 'PayloadChunk', ':message-type': 'event' }, Buffer.from('chunk one')),
+      eventStreamMessage({ ':event-type': 'InvokeComplete', ':message-type': 'event' }, Buffer.from('{}')),
+    ]);
+    const first = parseEventStream(bytes.subarray(0, 100));
+    assert.equal(first.messages.length, 1);
+    const second = parseEventStream(Buffer.concat([first.rest, bytes.subarray(100)]));
+    assert.deepEqual(second.messages.map((m) => [m.headers[':event-type'], m.payload.toString()]), [['InvokeComplete', '{}']]);
+    assert.equal(first.messages[0].payload.toString(), 'chunk one');
+    const corrupt = Buffer.from(bytes);
+    corrupt[20] ^= 1;
+    assert.throws(() => parseEventStream(corrupt), /CRC mismatch/);
   });
 
   test('the Invoke API on a streaming function answers with the whole body, as Lambda buffers it', async () => {

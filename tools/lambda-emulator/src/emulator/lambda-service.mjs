@@ -450,6 +450,13 @@ export function postInvokeWithResponseStream(endpoint, name, event, headers = {}
   const body = Buffer.from(JSON.stringify(event));
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers } }, (res) => {
+      if (res.statusCode !== 200) {
+        // An error document (unknown function, service error), not an event stream.
+        const raw = [];
+        res.on('data', (data) => raw.push(data));
+        res.on('end', () => resolve({ statusCode: res.statusCode, headers: res.headers, chunks: [], payload: Buffer.concat(raw), complete: undefined }));
+        return;
+      }
       const chunks = [];
       let complete;
       let pending = Buffer.alloc(0);
