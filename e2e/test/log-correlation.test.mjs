@@ -3,18 +3,19 @@
 // on Node.js 22) log a line in the handler and one inside a span of their own. The lines the
 // runtime writes carry the trace ID X-Ray has for the invocation and the ID of a segment or
 // subsegment of that trace; the line of Init carries none. The handler segment names the
-// function's log group (aws.cloudwatch_logs, from the preload's aws.log.group.names).
+// function's log group (aws.cloudwatch_logs, from the preload's aws.log.group.names). Each runs
+// twice: the runtime writing to stdout, and writing frames to _LAMBDA_TELEMETRY_LOG_FD as in
+// Lambda's managed runtimes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
-import { linesOf } from './harness.mjs';
 import { startPipeline } from './pipeline-fixture.mjs';
 
-describe('log correlation: emulator + collector + preload + X-Ray stand-in', () => {
+for (const framed of [false, true]) describe(`log correlation, the runtime writing ${framed ? 'frames to its telemetry log descriptor' : 'to stdout'}: emulator + collector + preload + X-Ray stand-in`, () => {
   let p;
   before(async () => {
-    p = await startPipeline('log-correlation');
+    p = await startPipeline(framed ? 'log-correlation-framed' : 'log-correlation', { adjust: (fn) => ({ ...fn, telemetryLogFd: framed }) });
   });
   after(async () => {
     await p?.stop();
@@ -34,11 +35,13 @@ describe('log correlation: emulator + collector + preload + X-Ray stand-in', () 
     assert.ok(handler, `the handler segment${explain}`);
     const span = nodes.find((n) => n.name === 'log-inside-span');
     assert.equal(span.parentId, handler.id, `log-inside-span under the handler segment${explain}`);
-    const lines = linesOf(p.service, fnName, 'runtime');
+    const entries = p.service.environments(fnName).flatMap((env) => env.logs).filter((l) => l.source === 'runtime');
+    const lines = entries.map((l) => l.line);
     const find = (text) => {
-      const line = lines.find((l) => l.includes(text));
-      assert.ok(line, `the runtime wrote a line with "${text}":\n${lines.join('\n')}`);
-      return line;
+      const entry = entries.find((l) => l.line.includes(text));
+      assert.ok(entry, `the runtime wrote a line with "${text}":\n${lines.join('\n')}`);
+      assert.equal(Boolean(entry.framed), framed, `written ${framed ? 'as a frame' : 'to stdout'}`);
+      return entry.line;
     };
     return { fnName, result, nodes, handler, span, lines, find, marker, explain };
   }

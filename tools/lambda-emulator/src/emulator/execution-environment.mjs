@@ -46,7 +46,7 @@ export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
  * @property {string[]} [hostPaths]                host paths the runtime reads (loader hook, provided node_modules)
  * @property {boolean} [telemetryApi]               false: subscriptions get 202 "not supported", as under aws-lambda-rie
  *
- * @typedef {{time: number, source: string, line: string}} LogEntry
+ * @typedef {{time: number, source: string, line: string, framed?: boolean}} LogEntry
  */
 
 export class ExecutionEnvironment {
@@ -72,8 +72,9 @@ export class ExecutionEnvironment {
     return this.sandbox?.frozen ?? false;
   }
 
-  log(source, line) {
-    const entry = { time: Date.now(), source, line };
+  /** @param {{framed?: boolean}} [details]  framed: a frame of the runtime's telemetry log descriptor */
+  log(source, line, details = {}) {
+    const entry = { time: Date.now(), source, line, ...details };
     this.logs.push(entry);
     this.options.onLog?.(entry);
   }
@@ -330,7 +331,12 @@ export class ExecutionEnvironment {
   }
 
   #startProcess(name, argv, cwd, onUnexpectedExit) {
-    const child = this.sandbox.spawn(argv, { env: this.options.env, cwd, onLine: (_stream, line) => this.log(name, line) });
+    // Lambda's managed runtimes write each log line as one frame to the descriptor named in
+    // _LAMBDA_TELEMETRY_LOG_FD, when the function definition asks for it (telemetryLogFd).
+    const framed = name === 'runtime' && this.fn.telemetryLogFd === true;
+    const env = framed ? { ...this.options.env, [TELEMETRY_LOG_FD_ENV]: '3' } : this.options.env;
+    const child = this.sandbox.spawn(argv, { env, cwd, extraPipe: framed, onLine: (_stream, line) => this.log(name, line) });
+    if (framed) readLogFrames(child.stdio[3], (message) => this.log(name, message, { framed: true }));
     const exited = deferred();
     const entry = { name, child, exited: exited.promise, exitCode: undefined };
     this.processes.set(name, entry);
@@ -409,6 +415,36 @@ export function crashError(requestId, crash) {
   return crash.process === 'runtime'
     ? { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${crash.detail}` }
     : { errorType: 'Extension.Crash', errorMessage: `RequestId: ${requestId} Error: ${crash.detail}` };
+}
+
+/** The variable naming the runtime's telemetry log descriptor. */
+export const TELEMETRY_LOG_FD_ENV = '_LAMBDA_TELEMETRY_LOG_FD';
+
+/**
+ * Reads the frames a runtime writes to its telemetry log descriptor: a 16-byte header (frame type
+ * 0xa55a0002 for JSON or 0xa55a0003 for text, OR-ed with the level's mask; the message's length;
+ * a timestamp in microseconds), then the message. Each message is one log line, newlines
+ * included; a trailing newline is dropped.
+ * @param {import('node:stream').Readable} stream
+ * @param {(message: string) => void} onMessage
+ */
+export function readLogFrames(stream, onMessage) {
+  let pending = Buffer.alloc(0);
+  stream.on('data', (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 16) {
+      if (pending.readUInt16BE(0) !== 0xa55a) {
+        onMessage(`(not a log frame: ${pending.subarray(0, 16).toString('hex')}…)`);
+        pending = Buffer.alloc(0);
+        return;
+      }
+      const length = pending.readInt32BE(4);
+      if (pending.length < 16 + length) return;
+      onMessage(pending.subarray(16, 16 + length).toString('utf8').replace(/\n$/, ''));
+      pending = pending.subarray(16 + length);
+    }
+  });
+  stream.on('error', () => {});
 }
 
 /** Executable files in /opt/extensions, in name order (Lambda starts them all). */

@@ -15,6 +15,8 @@
  * @property {'JSON'|'Text'} [logFormat]     LoggingConfig.LogFormat: JSON sets AWS_LAMBDA_LOG_FORMAT=JSON
  * @property {string} [applicationLogLevel]  LoggingConfig.ApplicationLogLevel: AWS_LAMBDA_LOG_LEVEL
  * @property {string} [logGroup]             LoggingConfig.LogGroup: AWS_LAMBDA_LOG_GROUP_NAME
+ * @property {boolean} [telemetryLogFd]      the runtime gets _LAMBDA_TELEMETRY_LOG_FD and writes its log
+ *   lines as frames there, as Lambda's managed runtimes do; otherwise to stdout
  * @property {string} region
  * @property {string} accountId
  * @property {string} arn

@@ -116,13 +116,14 @@ export class Sandbox {
    * `networkOnly` joins only the network namespace: the process sees the host's file system
    * (the forwarders, whose Unix sockets live on the host).
    * @param {string[]} argv
-   * @param {{env: Record<string,string>, cwd?: string, networkOnly?: boolean, onLine: (stream: string, line: string) => void}} options
+   * `extraPipe` gives the process one more pipe, as its file descriptor 3 (`child.stdio[3]`).
+   * @param {{env: Record<string,string>, cwd?: string, networkOnly?: boolean, extraPipe?: boolean, onLine: (stream: string, line: string) => void}} options
    */
-  spawn(argv, { env, cwd = '/', onLine, networkOnly = false }) {
+  spawn(argv, { env, cwd = '/', onLine, networkOnly = false, extraPipe = false }) {
     const namespaces = networkOnly ? ['--net'] : ['--mount', '--net', `--wdns=${cwd}`];
     const child = spawn('nsenter', ['--target', String(this.holder.pid), ...namespaces, '--', ...argv], {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: extraPipe ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of ['stdout', 'stderr']) {
       let partial = '';
