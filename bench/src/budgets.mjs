@@ -22,7 +22,7 @@ export const MIB = 1024 * 1024;
 
 /** @type {Budget[]} */
 export const BUDGETS = [
-  { key: 'collector_binary_bytes', label: 'collector binary, linux/amd64, stripped', unit: 'bytes', limit: 20 * MB, anchor: 'upstream Lambda collector 48 MB; custom build with awsxray 45 MB', deterministic: true },
+  { key: 'collector_binary_bytes', label: 'collector binary, linux/amd64, stripped', unit: 'bytes', limit: 20 * MB, anchor: 'upstream Lambda collector 57.6 MB as built here (peer_collector_binary_bytes); custom build with awsxray 45 MB', deterministic: true },
   { key: 'collector_binary_bytes_arm64', label: 'collector binary, linux/arm64, stripped', unit: 'bytes', anchor: 'reported; the budget is set on amd64', deterministic: true },
   { key: 'collector_layer_zip_bytes', label: 'collector layer, zipped (amd64)', unit: 'bytes', anchor: 'reported', deterministic: true },
   { key: 'preload_layer_bytes', label: 'preload layer, unzipped', unit: 'bytes', limit: 1.5 * MIB, limitText: '1.5 MiB (1.57 MB)', baseline: 'peer_preload_layer_bytes', mustBeatBaseline: true, anchor: 'upstream Node.js layer 42.6 MB unzipped', deterministic: true },
