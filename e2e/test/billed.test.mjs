@@ -13,9 +13,9 @@
 // The billed-time figures are printed (lines starting with "#"), never pass/fail.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLambdaFunctionSegment, startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
+import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
 import { json } from './harness.mjs';
-import { collectorLines, COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
+import { collectorLines, COLLECTOR_EXTENSION, flushRecords, startBehindStandIn, storedOf } from './pipeline-fixture.mjs';
 
 /** Pause between invocations at low traffic (the collector's steady threshold is 100 ms). */
 const LOW_TRAFFIC_PAUSE_MS = 200;
@@ -25,27 +25,6 @@ const UNSAMPLED = (i) => `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-$
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The flush summary records of the collector's log, in order. */
-const flushRecords = (lines) => lines
-  .filter((line) => line.startsWith('{'))
-  .map((line) => {
-    try {
-      return JSON.parse(line);
-    } catch {
-      return undefined;
-    }
-  })
-  .filter((r) => r && typeof r.msg === 'string' && r.msg.startsWith('flush') && 'retained_spans' in r);
-
-/** What X-Ray holds of one invocation of Backend. */
-function storedOf(trace, result) {
-  const nodes = trace?.nodes ?? [];
-  const handlers = nodes.filter((n) => n.kind === 'segment' && n.parentId === result.functionSegmentId && !isLambdaFunctionSegment(n));
-  const fortunes = nodes.filter((n) => n.name === 'pick-fortune');
-  const spans = nodes.filter((n) => n.origin !== 'AWS::Lambda' && !isLambdaFunctionSegment(n));
-  return { handlers, fortunes, spans, attached: handlers.length === 1 && fortunes.length === 1 && fortunes[0].parentId === handlers[0].id };
-}
-
 const percentile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -53,19 +32,6 @@ const percentile = (values, q) => {
 const summary = (values) => `p50 ${percentile(values, 0.5)} ms, p99 ${percentile(values, 0.99)} ms (n=${values.length})`;
 /** Invoke start to the last /event/next: what Lambda bills. */
 const billedMs = (record) => record.extensionsDoneAt - record.startedAt;
-
-/** A stand-in in front of the moto that startPipeline starts, so the collector's calls pass it. */
-async function startBehindStandIn(name) {
-  const standIn = await startXRayStandIn({ motoEndpoint: 'http://127.0.0.1:9' });
-  try {
-    const p = await startPipeline(name, { xrayPort: standIn.port });
-    standIn.moto = new URL(p.moto.endpoint);
-    return { p, standIn };
-  } catch (err) {
-    await standIn.stop();
-    throw err;
-  }
-}
 
 describe('billed time and adaptive export', () => {
   let p;

@@ -2,7 +2,7 @@
 // run by the emulator's startLocalApp (moto as X-Ray and DynamoDB, every function as synthesized).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRACT, startLocalApp, synthesize } from '../../tools/lambda-emulator/index.mjs';
+import { CONTRACT, isLambdaFunctionSegment, startLocalApp, startXRayStandIn, synthesize } from '../../tools/lambda-emulator/index.mjs';
 import { E2E_DIR, keptLogs, WORK_ROOT } from './harness.mjs';
 
 export const E2E_APP = join(E2E_DIR, 'fixtures', 'app', 'e2e-app.ts');
@@ -47,4 +47,44 @@ export async function startPipeline(name, { xrayEndpointInside, xrayPort, teleme
 /** Lines the collector extension printed in every environment of a function. */
 export function collectorLines(service, fnName) {
   return service.environments(fnName).flatMap((env) => env.logs.filter((l) => l.source === `extension:${COLLECTOR_EXTENSION}`).map((l) => l.line));
+}
+
+/** The flush summary records of the collector's log, in order. */
+export const flushRecords = (lines) => lines
+  .filter((line) => line.startsWith('{'))
+  .map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+  })
+  .filter((r) => r && typeof r.msg === 'string' && r.msg.startsWith('flush') && 'retained_spans' in r);
+
+/**
+ * What X-Ray holds of one invocation of Backend: its handler segments, its pick-fortune documents
+ * and every document of the handler's spans; attached when both are there, pick-fortune under the
+ * handler.
+ */
+export function storedOf(trace, result) {
+  const nodes = trace?.nodes ?? [];
+  const handlers = nodes.filter((n) => n.kind === 'segment' && n.parentId === result.functionSegmentId && !isLambdaFunctionSegment(n));
+  const fortunes = nodes.filter((n) => n.name === 'pick-fortune');
+  const spans = nodes.filter((n) => n.origin !== 'AWS::Lambda' && !isLambdaFunctionSegment(n));
+  return { handlers, fortunes, spans, attached: handlers.length === 1 && fortunes.length === 1 && fortunes[0].parentId === handlers[0].id };
+}
+
+/** The pipeline behind an X-Ray stand-in in front of its moto, so the collector's calls pass it. */
+export async function startBehindStandIn(name, options = {}) {
+  // moto starts with the pipeline; the stand-in must exist first, as its port goes into the
+  // environments. It forwards to that moto from the moment it is known, before any invocation.
+  const standIn = await startXRayStandIn({ motoEndpoint: 'http://127.0.0.1:9' });
+  try {
+    const p = await startPipeline(name, { xrayPort: standIn.port, ...options });
+    standIn.moto = new URL(p.moto.endpoint);
+    return { p, standIn };
+  } catch (err) {
+    await standIn.stop();
+    throw err;
+  }
 }

@@ -5,9 +5,9 @@
 // X-Ray here is the emulator's stand-in in front of moto, switched into an outage and back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTRACT, isLambdaFunctionSegment, startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
+import { CONTRACT } from '../../tools/lambda-emulator/index.mjs';
 import { json } from './harness.mjs';
-import { collectorLines, startPipeline } from './pipeline-fixture.mjs';
+import { collectorLines, flushRecords, startBehindStandIn, storedOf } from './pipeline-fixture.mjs';
 
 /** The outage: three phases of about 10 s each, 30 s in all. */
 const PHASES = [
@@ -25,41 +25,6 @@ const DELIVERY_WAIT_MS = 90_000;
 const SPANS_PER_INVOCATION = 2;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The flush summary records of the collector's log, in order. */
-const flushRecords = (lines) => lines
-  .filter((line) => line.startsWith('{'))
-  .map((line) => {
-    try {
-      return JSON.parse(line);
-    } catch {
-      return undefined;
-    }
-  })
-  .filter((r) => r && typeof r.msg === 'string' && r.msg.startsWith('flush') && 'retained_spans' in r);
-
-/** What X-Ray holds of one invocation of Backend: its handler segments and pick-fortune documents. */
-function storedOf(trace, result) {
-  const nodes = trace?.nodes ?? [];
-  const handlers = nodes.filter((n) => n.kind === 'segment' && n.parentId === result.functionSegmentId && !isLambdaFunctionSegment(n));
-  const fortunes = nodes.filter((n) => n.name === 'pick-fortune');
-  return { handlers, fortunes, attached: handlers.length === 1 && fortunes.length === 1 && fortunes[0].parentId === handlers[0].id };
-}
-
-/** A stand-in in front of the moto that startPipeline starts, so the collector's calls pass it. */
-async function startBehindStandIn(name, options = {}) {
-  // moto starts with the pipeline; the stand-in must exist first, as its port goes into the
-  // environments. It forwards to that moto from the moment it is known, before any invocation.
-  const standIn = await startXRayStandIn({ motoEndpoint: 'http://127.0.0.1:9' });
-  try {
-    const p = await startPipeline(name, { xrayPort: standIn.port, ...options });
-    standIn.moto = new URL(p.moto.endpoint);
-    return { p, standIn };
-  } catch (err) {
-    await standIn.stop();
-    throw err;
-  }
-}
 
 /** Invokes Backend and waits until the environment froze; checks that it answered. */
 async function invokeBackend(p, name, phase) {
