@@ -92,6 +92,10 @@ await phase('preload start-up', async () => {
   const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, log });
   Object.assign(results, out.figures);
   Object.assign(distributions, out.distributions);
+  // Node.js 24 as well: the same variants and rounds, its keys ending in _nodejs24x.
+  const out24 = await measurePreloadStartup({ node: join(nodeDir(24), 'bin', 'node'), runtimeDir: runtimeDirs[24], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs24.x'], fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, log });
+  for (const [key, value] of Object.entries(out24.figures)) results[`${key}_nodejs24x`] = value;
+  for (const [key, value] of Object.entries(out24.distributions)) distributions[`${key}_nodejs24x`] = value;
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'] });
   log(`CommonJS bundle from esbuild: ${JSON.stringify(details.loads_cjs_bundle)}`);
   details.preload_profile = profilePreload({ node: node22, preloadInit: PRELOAD_INIT, env: PROFILE_ENV });
