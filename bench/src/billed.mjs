@@ -37,8 +37,11 @@ export function cpuAtMemory(cpuMs, memoryMb) {
   return cpuMs * (FULL_VCPU_MB / memoryMb);
 }
 
-/** Marks when the runtime and each extension of an environment ask for their next event. */
-function instrument(env) {
+/**
+ * Marks when the runtime and each extension of an environment ask for their next event: the
+ * returned marks' lastNext is the latest of those moments (performance.now()).
+ */
+export function markNextEvents(env) {
   if (env.billedMarks) return env.billedMarks;
   const marks = { lastNext: 0 };
   const runtimeHandle = env.runtimeApi.handle.bind(env.runtimeApi);
@@ -117,7 +120,7 @@ export async function measureBilled(options) {
         const order = roundIndex % 2 === 0 ? names : [...names].reverse();
         for (const name of order) {
           const env = service.current.get(name);
-          const marks = env ? instrument(env) : undefined;
+          const marks = env ? markNextEvents(env) : undefined;
           const before = env ? cpuOf(env) : undefined;
           const started = performance.now();
           const out = await service.invoke(name, { round: roundIndex }, mode === 'unsampled' ? { traceHeader: unsampledHeader() } : {});

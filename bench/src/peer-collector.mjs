@@ -27,6 +27,7 @@ import { OtlpSender, traceRequest } from './otlp-load.mjs';
 import { renderOtlpHttpConfig } from './otlphttp-config.mjs';
 import { median, percentile, round, summarize } from './stats.mjs';
 import { SPANS_PER_INVOCATION } from './invoke-overhead.mjs';
+import { markNextEvents } from './billed.mjs';
 
 /** The upstream collector's extension file name: it registers under its file name. */
 export const PEER_EXTENSION_NAME = 'collector';
@@ -161,24 +162,6 @@ export function readyFigures(samples, runs) {
   return { figures, distributions };
 }
 
-/** Marks the last /runtime/invocation/next or /extension/event/next of an environment. */
-function instrument(env) {
-  if (env.comparisonMarks) return env.comparisonMarks;
-  const marks = { lastNext: 0 };
-  const runtimeHandle = env.runtimeApi.handle.bind(env.runtimeApi);
-  env.runtimeApi.handle = (req, res, path) => {
-    if (path.endsWith('/invocation/next')) marks.lastNext = performance.now();
-    return runtimeHandle(req, res, path);
-  };
-  const extensionsHandle = env.extensionsApi.handle.bind(env.extensionsApi);
-  env.extensionsApi.handle = (req, res, path) => {
-    if (path.endsWith('/event/next')) marks.lastNext = performance.now();
-    return extensionsHandle(req, res, path);
-  };
-  env.comparisonMarks = marks;
-  return marks;
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -232,7 +215,7 @@ export async function measureCollectorsInvoke(options) {
         const roundStarted = performance.now();
         for (const name of rotation(names, roundIndex)) {
           const env = service.current.get(name);
-          const marks = env ? instrument(env) : undefined;
+          const marks = env ? markNextEvents(env) : undefined;
           const spansBefore = sink.spans;
           const started = performance.now();
           const out = await service.invoke(name, { round: roundIndex });
