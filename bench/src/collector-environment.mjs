@@ -38,11 +38,12 @@ const underOpt = (optPath) => optPath.replace(/^\/opt\//, '');
 
 export class CollectorEnvironment {
   /**
-   * @param {{layerDir: string, workDir: string, xray: {port: number, socketPath: string}, functionEnvironment?: Record<string,string>, extensionName?: string, extraEnv?: Record<string,string>, collectorConfig?: string, forwards?: {port: number, socketPath: string}[], onLog?: (line: string) => void}} options
+   * @param {{layerDir: string, workDir: string, xray: {port: number, socketPath: string}, functionEnvironment?: Record<string,string>, extensionName?: string, extraEnv?: Record<string,string>, collectorConfig?: string, forwards?: {port: number, socketPath: string}[], memorySize?: number, onLog?: (line: string) => void}} options
    *   functionEnvironment: the traced function's configured environment (from the synthesized stack)
    *   collectorConfig: a collector configuration (YAML) handed to the extension through the
    *     contract's config URI variable, instead of the layer's own with its awsxray exporter
    *   forwards: more ports inside the environment that reach host sockets (e.g. an OTLP sink)
+   *   memorySize: the function's memory in MB (default 128), which sizes the collector's buffer
    */
   constructor(options) {
     this.options = options;
@@ -80,7 +81,7 @@ export class CollectorEnvironment {
       log: (line) => this.#log(`sandbox: ${line}`),
     });
     const environment = this.options.functionEnvironment ?? {};
-    const fn = defineFunction({ name: 'bench-collector', runtime: 'nodejs24.x', codeDir: optDir, timeoutSeconds: 30, environment });
+    const fn = defineFunction({ name: 'bench-collector', runtime: 'nodejs24.x', codeDir: optDir, timeoutSeconds: 30, memorySize: this.options.memorySize ?? 128, environment });
     const credentials = { accessKeyId: 'AKIABENCH0000000000', secretAccessKey: 'bench-secret', sessionToken: 'bench-session' };
     // The layer's own collector configuration, with the awsxray exporter pointed at the stand-in.
     const hasConfig = existsSync(join(optDir, underOpt(CONTRACT.collector.layerConfigPath)));

@@ -93,7 +93,7 @@ await phase('preload start-up', async () => {
   Object.assign(results, out.figures);
   Object.assign(distributions, out.distributions);
   // Node.js 24 as well: the same variants and rounds, its keys ending in _nodejs24x.
-  const out24 = await measurePreloadStartup({ node: join(nodeDir(24), 'bin', 'node'), runtimeDir: runtimeDirs[24], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs24.x'], fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, log });
+  const out24 = await measurePreloadStartup({ node: join(nodeDir(24), 'bin', 'node'), runtimeDir: runtimeDirs[24], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs24.x'], fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, executionEnv: 'AWS_Lambda_nodejs24.x', log });
   for (const [key, value] of Object.entries(out24.figures)) results[`${key}_nodejs24x`] = value;
   for (const [key, value] of Object.entries(out24.distributions)) distributions[`${key}_nodejs24x`] = value;
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'] });
@@ -233,6 +233,9 @@ try {
       workDir: join(WORK_DIR, 'tput'),
       xray: { port: standIn.port, socketPath: standIn.socketPath },
       functionEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
+      // One vCPU: the collector's span buffer holds 20,000 spans from 1,667 MB up (1,536 at
+      // 128 MB, where a larger burst is refused and counted, by design).
+      memorySize: 1769,
     });
     try {
       await environment.start();

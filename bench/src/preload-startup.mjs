@@ -53,9 +53,11 @@ export function startupVariants(tracedEnvironment, compareInit, fairPeerWrapper)
 /**
  * Runs Node.js with the runtime interface client once and returns the milliseconds until it asked
  * for the first event.
- * @param {{node: string, runtimeDir: string, taskDir: string, variant: {nodeOptions: string, env: Record<string,string>}}} options
+ * `executionEnv` is the runtime's AWS_EXECUTION_ENV, which must name the Node.js version that runs
+ * (the Lambda instrumentation and the runtime client decide by it whether callbacks are supported).
+ * @param {{node: string, runtimeDir: string, taskDir: string, variant: {nodeOptions: string, env: Record<string,string>}, executionEnv?: string}} options
  */
-export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
+export async function timeOneStart({ node, runtimeDir, taskDir, variant, executionEnv = 'AWS_Lambda_nodejs22.x' }) {
   const runtimeApi = new RuntimeApi();
   const server = createServer((req, res) => runtimeApi.handle(req, res, new URL(req.url, 'http://runtime').pathname));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -72,7 +74,7 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
     AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench-startup',
     AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]00000000000000000000000000000000',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_EXECUTION_ENV: executionEnv,
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIABENCH0000000000',
@@ -117,7 +119,7 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant }) {
  * Measures every variant `runs` times, interleaved, after one warm-up round.
  * @returns {Promise<Record<string, number>>} figures for results.json
  */
-export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, fairPeerWrapper, runs, log = () => {} }) {
+export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, fairPeerWrapper, runs, executionEnv, log = () => {} }) {
   const variants = startupVariants(tracedEnvironment, compareInit, fairPeerWrapper);
   // Each start: a variant and the handler bundle it loads. The ES module bundle serves the
   // comparison with the peer; the CommonJS bundle, NodejsFunction's default, only bare and preload.
@@ -133,7 +135,7 @@ export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTask
   for (let roundIndex = -1; roundIndex < runs; roundIndex++) {
     const order = names.map((_, i) => names[(i + Math.max(roundIndex, 0)) % names.length]);
     for (const name of order) {
-      const { ms, cpuMs } = await timeOneStart({ node, runtimeDir, ...starts[name] });
+      const { ms, cpuMs } = await timeOneStart({ node, runtimeDir, executionEnv, ...starts[name] });
       if (roundIndex >= 0) {
         samples[name].push(ms);
         cpu[name].push(cpuMs);
