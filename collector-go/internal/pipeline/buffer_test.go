@@ -114,6 +114,32 @@ func TestMemoryReturnsNearItsBaselineAfterABurst(t *testing.T) {
 	}
 }
 
+// TestASmallFlushForcesNoCollection: an invocation's few spans are exported
+// without a forced garbage collection, which would add its CPU to every
+// invocation's billed time.
+func TestASmallFlushForcesNoCollection(t *testing.T) {
+	// The collector's own live heap (components, the AWS SDK) is well over
+	// 8 MiB: a heap that size must not make every flush collect.
+	ballast := make([]byte, 24<<20)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	defer runtime.KeepAlive(ballast)
+	r := start(t, 1000, "")
+	if resp := testsupport.PostOTLP(t, r.addr, testsupport.NewBurst(10, 1)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTP %d", resp.StatusCode)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if res := flush(t, r.pipeline, 5*time.Second); res.Exported() != 10 {
+		t.Fatalf("flush = %+v", res)
+	}
+	runtime.ReadMemStats(&after)
+	if forced := after.NumForcedGC - before.NumForcedGC; forced != 0 {
+		t.Errorf("a flush of 10 spans forced %d garbage collections, want none", forced)
+	}
+}
+
 func TestZstdBodiesAreRefused(t *testing.T) {
 	r := start(t, 1000, "")
 	req, _ := http.NewRequest(http.MethodPost, "http://"+r.addr+"/v1/traces", strings.NewReader("\x28\xb5\x2f\xfd"))

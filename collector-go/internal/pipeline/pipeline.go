@@ -7,8 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -36,6 +36,9 @@ type Pipeline struct {
 	receivers  []startable
 
 	flushMu sync.Mutex
+	// allocatedAtFlush is allocatedBytes() at the end of the previous flush
+	// (guarded by flushMu).
+	allocatedAtFlush uint64
 }
 
 type startable struct {
@@ -235,6 +238,10 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		}
 		started = append(started, c)
 	}
+	// Start-up's own allocations are no burst.
+	p.flushMu.Lock()
+	p.allocatedAtFlush = allocatedBytes()
+	p.flushMu.Unlock()
 	return nil
 }
 
@@ -254,11 +261,25 @@ func (p *Pipeline) WaitInvocation(ctx context.Context, requestID string) error {
 	return p.buffer.WaitInvocation(ctx, requestID)
 }
 
-// freeMemoryAbove: when the heap holds more than this from the operating
-// system at the end of a flush (a burst of large requests was decoded and
-// is now garbage), the flush hands the free memory back, so that a frozen
-// environment does not keep a burst's memory.
-const freeMemoryAbove = 8 << 20
+// freeMemoryAfter: when the process allocated at least this many bytes
+// since the previous flush (a burst of large requests was decoded and is now
+// garbage), the flush hands the free memory back to the operating system, so
+// that a frozen environment does not keep a burst's memory. Below it nothing
+// is forced: a forced collection after every invocation's few spans would
+// add milliseconds of CPU to every invocation's billed time, for memory the
+// next invocation reuses anyway.
+const freeMemoryAfter = 16 << 20
+
+// allocatedBytes is the process's cumulative heap allocation (cheap to read:
+// no stop-the-world, unlike runtime.ReadMemStats).
+func allocatedBytes() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
+}
 
 // abandonGrace is how long a flush waits past its deadline for an exporter
 // that does not honour it before returning without it.
@@ -329,10 +350,11 @@ func (p *Pipeline) Flush(ctx context.Context, fields ...zap.Field) FlushResult {
 	}
 	result.Duration = time.Since(start)
 	p.log(result, fields)
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	if m.HeapSys-m.HeapReleased > freeMemoryAbove {
+	if allocated := allocatedBytes(); allocated-p.allocatedAtFlush >= freeMemoryAfter {
 		debug.FreeOSMemory()
+		p.allocatedAtFlush = allocatedBytes()
+	} else {
+		p.allocatedAtFlush = allocated
 	}
 	return result
 }
