@@ -262,6 +262,7 @@ writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null,
 const table = markdown(results, { machine, settings, breakdown: preloadBreakdown() });
 writeFileSync(join(BENCH_DIR, 'RESULTS.md'), table);
 updateReadme(join(BENCH_DIR, 'README.md'), table);
+updateReadme(join(REPO_DIR, 'README.md'), table);
 console.log('');
 console.log(consoleTable(results));
 console.log('');
