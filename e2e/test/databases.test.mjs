@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { isLambdaFunctionSegment, startLocalApp } from '../../tools/lambda-emulator/index.mjs';
-import { json, keptLogs, WORK_ROOT } from './harness.mjs';
+import { WORK_ROOT, descendants, json, keptLogs } from './harness.mjs';
 import { e2eAssemblyDir } from './pipeline-fixture.mjs';
 import { startDatabaseServers } from './support/database-servers.mjs';
 
@@ -17,20 +17,6 @@ const PG_STATEMENT = 'SELECT id, customer, total FROM orders WHERE customer = $1
 const MYSQL_STATEMENT = 'SELECT sku, quantity FROM stock WHERE customer = ?';
 const GRAPHQL_QUERY = 'query Greeting($name: String!) { greeting(name: $name) }';
 
-const descendants = (nodes, rootId) => {
-  const out = [];
-  const queue = [rootId];
-  while (queue.length) {
-    const id = queue.shift();
-    for (const n of nodes) {
-      if (n.parentId === id) {
-        out.push(n);
-        queue.push(n.id);
-      }
-    }
-  }
-  return out;
-};
 
 /** What a subsegment's document says about a database call, whatever the exporter put where. */
 const statementOf = (n) => n.doc.sql?.sanitized_query ?? n.doc.metadata?.default?.['db.query.text'] ?? n.doc.metadata?.default?.['db.statement'];

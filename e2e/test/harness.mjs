@@ -76,3 +76,19 @@ export async function eventually(check, { timeoutMs = 2000, intervalMs = 10 } = 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Every node below rootId in a trace's nodes (by parentId), breadth first. */
+export function descendants(nodes, rootId) {
+  const out = [];
+  const queue = [rootId];
+  while (queue.length) {
+    const id = queue.shift();
+    for (const n of nodes) {
+      if (n.parentId === id) {
+        out.push(n);
+        queue.push(n.id);
+      }
+    }
+  }
+  return out;
+}

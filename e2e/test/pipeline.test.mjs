@@ -4,27 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
-import { json } from './harness.mjs';
+import { descendants, json } from './harness.mjs';
 import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
 
 /** The handler segment: the segment whose parent is the function segment Lambda recorded. */
 const handlerSegmentsOf = (nodes, functionSegmentId) =>
   nodes.filter((n) => n.kind === 'segment' && n.parentId === functionSegmentId && !isLambdaFunctionSegment(n));
 
-const descendants = (nodes, rootId) => {
-  const out = [];
-  const queue = [rootId];
-  while (queue.length) {
-    const id = queue.shift();
-    for (const n of nodes) {
-      if (n.parentId === id) {
-        out.push(n);
-        queue.push(n.id);
-      }
-    }
-  }
-  return out;
-};
 
 describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
   let p;

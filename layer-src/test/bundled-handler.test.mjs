@@ -1,11 +1,9 @@
 // A handler bundled the way the CDK's NodejsFunction bundles it (esbuild, @aws-sdk/* left
 // external and provided by the runtime) is still traced for fetch and for AWS SDK calls.
 import assert from 'node:assert/strict';
-import * as esbuild from 'esbuild';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { createTaskRoot, lambdaEnvironment, layerSourceDir, runHandler } from './support/run-handler.mjs';
+import { bundleHandler } from './support/bundle-handler.mjs';
+import { lambdaEnvironment, runHandler } from './support/run-handler.mjs';
 import { parseXrayHeader, xrayTraceHeader } from './support/xray.mjs';
 import { useStandIns } from './support/stand-ins.mjs';
 
@@ -37,35 +35,13 @@ const BUNDLINGS = {
   },
 };
 
-/**
- * Bundles the handler into <dir>/task and links <dir>/node_modules to this package's
- * node_modules, standing for the runtime's /var/runtime/node_modules that provides @aws-sdk.
- */
-async function bundleHandler({ outfile, loader, ...options }) {
-  const sourceRoot = createTaskRoot({ 'src/handler.ts': HANDLER_SOURCE });
-  const taskRoot = path.join(sourceRoot, 'task');
-  await esbuild.build({
-    entryPoints: [path.join(sourceRoot, 'src', 'handler.ts')],
-    outfile: path.join(taskRoot, outfile),
-    bundle: true,
-    platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
-    external: ['@aws-sdk/*'],
-    logLevel: 'error',
-    ...options,
-  });
-  fs.symlinkSync(path.join(layerSourceDir, 'node_modules'), path.join(sourceRoot, 'node_modules'), 'dir');
-  const bundle = fs.readFileSync(path.join(taskRoot, outfile), 'utf8');
-  assert.doesNotMatch(bundle, /class STSClient/, 'the AWS SDK stays outside the bundle');
-  return taskRoot;
-}
-
 describe('handler bundled like NodejsFunction', () => {
   const standIns = useStandIns();
 
   for (const [kind, options] of Object.entries(BUNDLINGS)) {
     it(`${kind}: traces the AWS SDK call and the fetch under the handler span`, async () => {
-      const taskRoot = await bundleHandler(options);
+      const { taskRoot, bundle } = await bundleHandler({ source: HANDLER_SOURCE, ...options });
+      assert.doesNotMatch(bundle, /class STSClient/, 'the AWS SDK stays outside the bundle');
       const trace = xrayTraceHeader({ sampled: true });
       const path = `/${options.format}-${options.loader ?? 'auto'}`;
       const { results } = await runHandler({
