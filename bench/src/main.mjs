@@ -46,6 +46,19 @@ const distributions = {};
 const details = {};
 const errors = [];
 
+/** Adds a measurement's figures and distributions to the results, each key ending in `suffix`. */
+function record(out, suffix = '') {
+  const rename = (object) => Object.fromEntries(Object.entries(object ?? {}).map(([key, value]) => [`${key}${suffix}`, value]));
+  Object.assign(results, rename(out.figures));
+  Object.assign(distributions, rename(out.distributions));
+}
+
+/** A Node.js runtime's major version (nodejs24.x: 24) and the emulator's `runtimes` entry for it. */
+function emulatorRuntime(runtime) {
+  const major = Number(/^nodejs(\d+)/.exec(runtime)[1]);
+  return { major, runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } } };
+}
+
 /** Runs one benchmark; a failure is recorded and the others still run. */
 async function phase(name, body) {
   const started = Date.now();
@@ -90,12 +103,10 @@ await phase('preload start-up', async () => {
   if (existsSync(join(fairPeerOpt, 'otel-handler'))) wrapper = fairPeerWrapper(fairPeerOpt, WORK_DIR);
   else skip('fair_peer_preload_startup_ms', `${fairPeerOpt} is absent (the official Node.js layer built from source)`);
   const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, log });
-  Object.assign(results, out.figures);
-  Object.assign(distributions, out.distributions);
+  record(out);
   // Node.js 24 as well: the same variants and rounds, its keys ending in _nodejs24x.
   const out24 = await measurePreloadStartup({ node: join(nodeDir(24), 'bin', 'node'), runtimeDir: runtimeDirs[24], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs24.x'], fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, executionEnv: 'AWS_Lambda_nodejs24.x', log });
-  for (const [key, value] of Object.entries(out24.figures)) results[`${key}_nodejs24x`] = value;
-  for (const [key, value] of Object.entries(out24.distributions)) distributions[`${key}_nodejs24x`] = value;
+  record(out24, '_nodejs24x');
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'] });
   log(`CommonJS bundle from esbuild: ${JSON.stringify(details.loads_cjs_bundle)}`);
   details.preload_profile = profilePreload({ node: node22, preloadInit: PRELOAD_INIT, env: PROFILE_ENV });
@@ -115,8 +126,7 @@ try {
       runs: settings.BENCH_READY_RUNS,
       log,
     });
-    Object.assign(results, out.figures);
-    Object.assign(distributions, out.distributions);
+    record(out);
     const trace = collectorInitTrace(collectorBinary('amd64'));
     Object.assign(results, trace.figures);
     details.collector_slowest_package_inits = trace.slowest;
@@ -128,10 +138,10 @@ try {
   for (const runtime of [settings.BENCH_RUNTIME, otherRuntime]) {
     const suffix = runtime === settings.BENCH_RUNTIME ? '' : `_${runtime.replace(/\W/g, '')}`;
     await phase(`invoke overhead (${runtime})`, async () => {
-      const major = Number(/^nodejs(\d+)/.exec(runtime)[1]);
+      const { major, runtimes } = emulatorRuntime(runtime);
       const out = await measureInvokeOverhead({
         workDir: join(WORK_DIR, `svc${major}`),
-        runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
+        runtimes,
         runtime,
         standIn,
         tracedEnvironment: tracedEnvironment[runtime],
@@ -143,19 +153,17 @@ try {
         warmup: settings.BENCH_WARMUP,
         log,
       });
-      const rename = (object) => Object.fromEntries(Object.entries(object).map(([key, value]) => [`${key}${suffix}`, value]));
-      Object.assign(results, rename(out.figures));
-      Object.assign(distributions, rename(out.distributions));
+      record(out, suffix);
       details[`invoke_spans${suffix}`] = out.spans;
       writeFileSync(join(WORK_DIR, `invoke-emulator-${major}.log`), out.logs.join('\n'));
     });
   }
 
   await phase(`billed time and CPU (${settings.BENCH_RUNTIME})`, async () => {
-    const major = Number(/^nodejs(\d+)/.exec(settings.BENCH_RUNTIME)[1]);
+    const { major, runtimes } = emulatorRuntime(settings.BENCH_RUNTIME);
     const out = await measureBilled({
       workDir: join(WORK_DIR, `billed${major}`),
-      runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
+      runtimes,
       runtime: settings.BENCH_RUNTIME,
       standIn,
       tracedEnvironment: tracedEnvironment[settings.BENCH_RUNTIME],
@@ -166,8 +174,7 @@ try {
       warmup: settings.BENCH_WARMUP,
       log,
     });
-    Object.assign(results, out.figures);
-    Object.assign(distributions, out.distributions);
+    record(out);
     writeFileSync(join(WORK_DIR, `billed-emulator-${major}.log`), out.logs.join('\n'));
   });
 
@@ -193,14 +200,13 @@ try {
         runs: settings.BENCH_READY_RUNS,
         log,
       });
-      Object.assign(results, out.figures);
-      Object.assign(distributions, out.distributions);
+      record(out);
     });
     await phase(`collectors compared: billed and response (otlphttp, ${settings.BENCH_RUNTIME})`, async () => {
-      const major = Number(/^nodejs(\d+)/.exec(settings.BENCH_RUNTIME)[1]);
+      const { major, runtimes } = emulatorRuntime(settings.BENCH_RUNTIME);
       const out = await measureCollectorsInvoke({
         workDir: join(WORK_DIR, `cmp${major}`),
-        runtimes: { [major]: { runtimeDir: runtimeDirs[major], nodeDir: nodeDir(major) } },
+        runtimes,
         runtime: settings.BENCH_RUNTIME,
         standIn,
         sink,
@@ -213,8 +219,7 @@ try {
         warmup: settings.BENCH_WARMUP,
         log,
       });
-      Object.assign(results, out.figures);
-      Object.assign(distributions, out.distributions);
+      record(out);
       details.collectors_spans_delivered_per_invocation = out.delivery;
       writeFileSync(join(WORK_DIR, `collectors-emulator-${major}.log`), out.logs.join('\n'));
     });
