@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
   buildTree, collectorConfigOverrides, CONFIG_URI_ENV, defineFunction, flattenTrace, formatTraceHeader, lambdaEnvironment, LOCAL_CONFIG_ENV, newTraceId,
-  parseTraceHeader, readCloudAssembly, renderTraceTree, renderWaterfallSvg, traceparentToTraceHeader, validateTelemetrySubscription as validate,
+  parseTraceHeader, readCloudAssembly, renderTraceTree, renderWaterfallSvg, traceparentToTraceHeader, validateHostPorts, validateTelemetrySubscription as validate,
 } from '../../tools/lambda-emulator/index.mjs';
 
 describe('X-Ray trace header', () => {
@@ -139,5 +139,19 @@ describe('trace renderers', () => {
     assert.equal((svg.match(/<rect [^>]*rx="3"/g) ?? []).length, 4);
     assert.ok(svg.includes('handler &lt;x&gt;'));
     assert.ok(!svg.includes('handler <x>'));
+  });
+});
+
+describe('host ports relayed into the environments', () => {
+  test('accepts TCP ports, or none', () => {
+    assert.doesNotThrow(() => validateHostPorts(undefined));
+    assert.doesNotThrow(() => validateHostPorts([5432, 6379]));
+  });
+
+  test('names the value and the fix', () => {
+    assert.throws(() => validateHostPorts(5432), /hostPorts 5432 is not a list: give the TCP ports/);
+    assert.throws(() => validateHostPorts([70000]), /hostPorts: 70000 is not a TCP port: give the port \(1-65535\)/);
+    assert.throws(() => validateHostPorts(['5432']), /hostPorts: "5432" is not a TCP port/);
+    assert.throws(() => validateHostPorts([5432, 5432]), /hostPorts: 5432 is given twice: list each port once/);
   });
 });

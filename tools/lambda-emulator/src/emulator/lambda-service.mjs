@@ -45,6 +45,7 @@ const STREAMING_INVOKE_PATH = /^\/2021-11-15\/functions\/([^/]+)\/response-strea
 export class LambdaService {
   /** @param {LambdaServiceOptions} options */
   constructor(options) {
+    validateHostPorts(options.hostPorts);
     this.options = options;
     this.functions = new Map();
     this.current = new Map();
@@ -378,6 +379,26 @@ function errorDetails(result) {
     // not JSON: as it is
   }
   return { ErrorCode: result.errorType ?? 'Unhandled', ErrorDetails: details };
+}
+
+/**
+ * Checks the `hostPorts` option: TCP port numbers, each once, throwing an error that names the
+ * value and the fix.
+ * @param {unknown} hostPorts
+ */
+export function validateHostPorts(hostPorts) {
+  if (hostPorts === undefined) return;
+  if (!Array.isArray(hostPorts)) {
+    throw new Error(`hostPorts ${JSON.stringify(hostPorts)} is not a list: give the TCP ports (1-65535) of servers on the host's 127.0.0.1, e.g. [5432]`);
+  }
+  const seen = new Set();
+  for (const port of hostPorts) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`hostPorts: ${JSON.stringify(port)} is not a TCP port: give the port (1-65535) a server listens on at the host's 127.0.0.1`);
+    }
+    if (seen.has(port)) throw new Error(`hostPorts: ${port} is given twice: list each port once`);
+    seen.add(port);
+  }
 }
 
 /**
