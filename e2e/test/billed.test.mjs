@@ -162,19 +162,26 @@ describe('billed time and adaptive export', () => {
     await invokeBackend('outage-warm-up');
     const env = p.service.environments(backend).at(-1);
     const results = [];
-    // Each phase ends after its time or its invocations, whichever comes first: the spans held
-    // during the outage (2 per invocation) stay well inside the buffer of a 128 MB function
-    // (1,536 spans), which would otherwise evict the oldest (xray-outage.test.mjs covers that).
+    // Each phase lasts its time, longer than the 2 s between deferred exports, so that every
+    // mode meets at least one export. After `fast` invocations back to back the rest are paced
+    // (still steady traffic: each arrives within 100 ms of the collector asking), so that the
+    // spans held during the outage (2 per invocation) stay well inside the buffer of a 128 MB
+    // function (1,536 spans), which would otherwise evict the oldest (xray-outage.test.mjs
+    // covers that).
+    const STEADY_PACE_MS = 40;
     const phases = [
-      { mode: undefined, ms: 1_000, max: 150 },
-      { mode: 'refuse', ms: 4_000, max: 150 },
-      { mode: 'throttle', ms: 6_000, max: 200 },
-      { mode: undefined, ms: 1_000, max: 150 },
+      { mode: undefined, ms: 1_000, fast: 100 },
+      { mode: 'refuse', ms: 4_000, fast: 100 },
+      { mode: 'throttle', ms: 6_000, fast: 100 },
+      { mode: undefined, ms: 1_000, fast: 100 },
     ];
-    for (const { mode, ms, max } of phases) {
+    for (const { mode, ms, fast } of phases) {
       standIn.setOutage(mode);
       const until = Date.now() + ms;
-      for (let i = 0; i < max && Date.now() < until; i++) results.push(Object.assign(await invokeBackend(`outage-${results.length}`), { mode }));
+      for (let i = 0; Date.now() < until; i++) {
+        if (i >= fast) await sleep(STEADY_PACE_MS);
+        results.push(Object.assign(await invokeBackend(`outage-${results.length}`), { mode }));
+      }
     }
     const timeoutMs = p.functions.Backend.timeoutSeconds * 1000;
     const overran = results.filter((r) => r.record.extensionsDoneAt > r.record.startedAt + timeoutMs);

@@ -123,7 +123,9 @@ describe('a container-image function made by OtelTracedDockerImageFunction', () 
     const result = await service.invoke(fn.name, { name: 'Ada' });
     assert.equal(result.functionError, undefined, result.payload.toString());
     assert.equal(json(result).image, true);
-    // The collector may store the handler before the Lambda service's own segments are written.
+    // Once the environment froze, the collector has exported this invocation's spans (they may
+    // reach X-Ray in more than one call); the Lambda service's own segments may come later.
+    await result.done;
     const trace = await reader.waitForTrace(result.traceId, (t) => (t?.nodes ?? []).some((n) => n.name === 'e2e-image-api' && n.kind === 'segment') && (t?.nodes ?? []).some((n) => isLambdaFunctionSegment(n)));
     assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
     const nodes = trace.nodes;
