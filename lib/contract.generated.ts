@@ -26,6 +26,13 @@ export const COLLECTOR_LAYER_CONFIG_PATH = '/opt/collector-config/config.yaml';
 export const COLLECTOR_MAX_REQUEST_BODY_BYTES = 4194304;
 
 /**
+ * The attribute of the handler invocation's span in which the preload counts the spans of the
+ * invocation ended with it (the span included): the collector knows the invocation complete once
+ * that many of its trace are in, and removes the attribute before export.
+ */
+export const COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE = 'otel_xray.invocation.span_count';
+
+/**
  * The environment variable holding the collector's configuration URI (confmap `file:`, `env:` or
  * `yaml:`).
  */

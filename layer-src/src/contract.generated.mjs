@@ -4,6 +4,13 @@
 /** The collector's OTLP/HTTP endpoint, as the function's SDK sends to it. */
 export const COLLECTOR_OTLP_HTTP_ENDPOINT = 'http://127.0.0.1:4318';
 
+/**
+ * The attribute of the handler invocation's span in which the preload counts the spans of the
+ * invocation ended with it (the span included): the collector knows the invocation complete once
+ * that many of its trace are in, and removes the attribute before export.
+ */
+export const COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE = 'otel_xray.invocation.span_count';
+
 /** The file `NODE_OPTIONS=--import` loads: the preload in its layer. */
 export const PRELOAD_IMPORT_PATH = '/opt/nodejs/otel-preload/init.mjs';
 

@@ -1,5 +1,6 @@
 import { SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from './contract.generated.mjs';
 
 /**
  * How long before the invocation's deadline a handler still running is recorded as timed out:
@@ -34,6 +35,11 @@ export const TIMEOUT_ERROR_TYPE = 'Sandbox.Timedout';
  *   short-lived worker thread while the exiting main thread waits, at most
  *   EXIT_EXPORT_TIMEOUT_MILLIS: `exit` listeners cannot wait for asynchronous work.
  *
+ * It also counts the spans of each invocation: when the handler span ends, it carries in
+ * COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE how many sampled spans of its trace ended during the
+ * invocation, itself included, so that the collector knows the invocation complete when that
+ * many have arrived, whichever request carried them and in whatever order they were read.
+ *
  * It is a span processor that tracks open spans and spans not yet exported (added to the tracer
  * provider before the batch span processor), an exporter wrapper that learns which spans went
  * out, and the AWS Lambda instrumentation's request and response hooks. Nothing of this runs on
@@ -58,6 +64,9 @@ export class InvocationEnd {
     this.unexported = new Set();
     /** @type {{span: import('@opentelemetry/api').Span, deadline: number} | undefined} */
     this.current = undefined;
+    /** The handler span of the latest invocation, until it ends, and how many spans of its trace ended before it. */
+    this.invocationSpan = undefined;
+    this.endedInInvocation = 0;
     this.timer = undefined;
     this.lastError = undefined;
   }
@@ -81,9 +90,20 @@ export class InvocationEnd {
     this.open.add(span);
   }
 
+  /** The handler span is about to end: it says how many spans of its invocation there are. */
+  onEnding(span) {
+    if (span !== this.invocationSpan) return;
+    this.invocationSpan = undefined;
+    if (span.spanContext().traceFlags & TraceFlags.SAMPLED) span.setAttribute(COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE, this.endedInInvocation + 1);
+  }
+
   onEnd(span) {
     this.open.delete(span);
-    if (span.spanContext().traceFlags & TraceFlags.SAMPLED) this.unexported.add(span);
+    if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) return;
+    this.unexported.add(span);
+    if (this.invocationSpan && span !== this.invocationSpan && span.spanContext().traceId === this.invocationSpan.spanContext().traceId) {
+      this.endedInInvocation += 1;
+    }
   }
 
   forceFlush() {
@@ -132,6 +152,8 @@ export class InvocationEnd {
     // sets now (spans a handler never ended, spans the batch processor dropped) is forgotten.
     this.open = new Set([span]);
     this.unexported.clear();
+    this.invocationSpan = span;
+    this.endedInInvocation = 0;
     this.lastError = undefined;
     const remaining = Number(context?.getRemainingTimeInMillis?.());
     this.current = { span, deadline: Date.now() + (Number.isFinite(remaining) ? remaining : Infinity) };

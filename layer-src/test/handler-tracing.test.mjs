@@ -2,6 +2,7 @@
 // Lambda passes in _X_AMZN_TRACE_ID, its fetch is a child span, and the request carries the trace.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from '../src/contract.generated.mjs';
 import { createTaskRoot, lambdaEnvironment, runHandler } from './support/run-handler.mjs';
 import { parseXrayHeader, xrayTraceHeader } from './support/xray.mjs';
 import { useStandIns } from './support/stand-ins.mjs';
@@ -61,6 +62,9 @@ describe('handler tracing', () => {
         assert.ok(fetchSpan, 'the fetch span was exported');
         assert.equal(fetchSpan.parentSpanId, handlerSpan.spanId, 'the fetch span is a child of the handler span');
         assert.equal(fetchSpan.kind, 3, 'CLIENT');
+        const ofTrace = spans.filter((s) => s.traceId === trace.traceId);
+        assert.equal(handlerSpan.attributes[COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE], ofTrace.length,
+          'the handler span counts the spans of its invocation, itself included, for the collector');
 
         const request = standIns.downstream.requests.find((r) => r.url === path);
         const xray = parseXrayHeader(request.headers['x-amzn-trace-id']);

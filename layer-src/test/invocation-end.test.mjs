@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from '../src/contract.generated.mjs';
 import { InvocationEnd, TIMEOUT_ERROR_TYPE } from '../src/invocation-end.mjs';
 import { DEFAULT_TRACES_URL, tracesUrl } from '../src/tracer-provider.mjs';
 import { createTaskRoot, lambdaEnvironment, runHandler } from './support/run-handler.mjs';
@@ -43,6 +44,33 @@ function childOf(tracer, parent, name) {
 }
 
 describe('InvocationEnd', () => {
+  it('puts on the handler span how many spans of its trace ended during the invocation, itself included', async () => {
+    const { tracer, invoke, hooks, provider, exporter } = setUp();
+    // A span of the previous invocation's trace, ending late, is not counted.
+    const previous = invoke(5000).span;
+    hooks.responseHook(previous, {});
+    previous.end();
+    const straggler = childOf(tracer, previous, 'previous-straggler');
+
+    const { span } = invoke(5000);
+    childOf(tracer, span, 'first').end();
+    childOf(tracer, span, 'second').end();
+    straggler.end();
+    tracer.startSpan('other-trace').end();
+    const outliving = childOf(tracer, span, 'ends-after-the-handler');
+    hooks.responseHook(span, {});
+    span.end();
+    outliving.end();
+    await provider.forceFlush();
+
+    const handlers = exporter.getFinishedSpans().filter((s) => s.name === 'handler');
+    assert.equal(handlers[0].attributes[COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE], 1, 'the previous invocation had its handler span alone');
+    assert.equal(handlers[1].attributes[COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE], 3, 'two children and the handler span');
+    for (const other of exporter.getFinishedSpans().filter((s) => s.name !== 'handler')) {
+      assert.equal(other.attributes[COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE], undefined, `${other.name} carries no count`);
+    }
+  });
+
   it('ends a handler still running just before its deadline as a timeout, with its open children, and flushes', async () => {
     const { tracer, invoke, exporter, flushes } = setUp({ marginMillis: 50 });
     const { span, deadline } = invoke(200);

@@ -31,6 +31,12 @@ const (
 	// ones get HTTP 413.
 	MaxRequestBodyBytes = 4194304
 
+	// InvocationSpanCountAttribute is the attribute of the handler invocation's span in which the
+	// preload counts the spans of the invocation ended with it (the span included): the collector
+	// knows the invocation complete once that many of its trace are in, and removes the attribute
+	// before export.
+	InvocationSpanCountAttribute = "otel_xray.invocation.span_count"
+
 	// EnvConfigURI is the environment variable holding the collector's configuration URI (confmap
 	// `file:`, `env:` or `yaml:`).
 	EnvConfigURI = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"

@@ -30,6 +30,14 @@ const deadlineMargin = 50 * time.Millisecond
 // dropped by a flush that cannot finish.
 const minFlushWindow = 100 * time.Millisecond
 
+// missingSpansGrace is how long, after platform.runtimeDone, the extension
+// still waits for spans the function's SDK counted on the handler span and
+// that have not arrived. The preload hands every span to the collector's
+// socket before the runtime answers, so they are normally in before
+// runtimeDone is even sent; the grace covers a loaded machine's scheduling,
+// and is spent only when spans are really missing.
+const missingSpansGrace = 500 * time.Millisecond
+
 // Error types reported to Lambda; Lambda requires the "Extension." prefix.
 const (
 	ErrorTypeStartup = "Extension.CollectorStartFailed"
@@ -40,9 +48,15 @@ const (
 type Pipeline interface {
 	Flush(ctx context.Context, fields ...zap.Field) pipeline.FlushResult
 	Shutdown(ctx context.Context, fields ...zap.Field) pipeline.FlushResult
-	// WaitInvocation returns when the span of the handler invocation
-	// requestID has arrived and no request is being read.
+	// WaitInvocation returns when the spans of the invocation requestID
+	// are all in: its handler span arrived with every span it counts, and
+	// no request is being read.
 	WaitInvocation(ctx context.Context, requestID string) error
+	// AwaitsSpans reports whether spans of requestID are known to be on
+	// their way; GiveUpInvocation declares it complete without them,
+	// counting them as missing, and returns how many.
+	AwaitsSpans(requestID string) bool
+	GiveUpInvocation(requestID string) int
 	// Buffered is the number of spans held; BufferFill how full the
 	// buffer is, 0 to 1.
 	Buffered() int
@@ -277,33 +291,55 @@ func (c *coordinator) invoke(ctx context.Context, ev *extensionapi.Event, arrive
 	c.flush(limit, trigger, ev.RequestID)
 }
 
-// waitInvocationDone waits until the spans of requestID are all in: its
-// handler invocation's span arrived (trigger "invocation_span"), or the
-// Telemetry API reported platform.runtimeDone ("runtimeDone"), whichever
-// comes first, at most until limit.
+// waitInvocationDone waits until the spans of requestID are all in, at
+// most until limit: its handler span arrived with every span it counts
+// (trigger "invocation_span"), or the Telemetry API reported
+// platform.runtimeDone ("runtimeDone") and no counted span is still
+// expected. When counted spans are still missing missingSpansGrace after
+// runtimeDone, the invocation is declared complete without them
+// ("spans_missing"); they are counted as missing, and as late if they come.
 func (c *coordinator) waitInvocationDone(ctx context.Context, requestID string, limit time.Time) (string, bool) {
 	waitCtx, cancel := context.WithDeadline(ctx, limit)
 	defer cancel()
-	got := make(chan string, 2)
+	spansIn := make(chan struct{})
 	go func() {
 		if c.pipeline.WaitInvocation(waitCtx, requestID) == nil {
-			got <- "invocation_span"
+			close(spansIn)
 		}
 	}()
+	runtimeDone := make(chan struct{})
 	go func() {
 		if status, err := c.telemetry.WaitRuntimeDone(waitCtx, requestID); err == nil {
 			c.logger.Debug("runtime done", zap.String("request_id", requestID), zap.String("status", status))
-			got <- "runtimeDone"
+			close(runtimeDone)
 		}
 	}()
-	select {
-	case trigger := <-got:
-		return trigger, true
-	case <-waitCtx.Done():
+	var grace <-chan time.Time
+	for {
 		select {
-		case trigger := <-got:
-			return trigger, true
-		default:
+		case <-spansIn:
+			return "invocation_span", true
+		case <-runtimeDone:
+			runtimeDone = nil
+			if !c.pipeline.AwaitsSpans(requestID) {
+				c.pipeline.GiveUpInvocation(requestID)
+				return "runtimeDone", true
+			}
+			timer := time.NewTimer(missingSpansGrace)
+			defer timer.Stop()
+			grace = timer.C
+		case <-grace:
+			missing := c.pipeline.GiveUpInvocation(requestID)
+			c.logger.Warn("spans of the invocation still missing after platform.runtimeDone: exporting what is in",
+				zap.String("request_id", requestID), zap.Int("missing_spans", missing), zap.Duration("waited", missingSpansGrace))
+			return "spans_missing", true
+		case <-waitCtx.Done():
+			select {
+			case <-spansIn:
+				return "invocation_span", true
+			default:
+			}
+			c.pipeline.GiveUpInvocation(requestID)
 			return "", false
 		}
 	}

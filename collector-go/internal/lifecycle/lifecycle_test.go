@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -480,6 +481,76 @@ func TestEveryInvocationModeExportsBeforeEachNextAtSteadyTraffic(t *testing.T) {
 		if got, want := len(h.xray.Documents()), 3*(i+1); got != want {
 			t.Fatalf("after %s X-Ray has %d segments, want %d", id, got, want)
 		}
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
+
+// sendCountedInvocation posts the handler span of requestID counting the
+// trace's three spans; the two child spans are returned for the test to
+// send when it wants.
+func (h *harness) sendCountedInvocation(t *testing.T, seed byte, requestID string) ptrace.Traces {
+	t.Helper()
+	td, ids := testsupport.NewTrace(seed)
+	root := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	root.Attributes().PutStr("faas.invocation_id", requestID)
+	root.Attributes().PutInt(contract.InvocationSpanCountAttribute, 3)
+	children := ptrace.NewTraces()
+	td.CopyTo(children)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != ids.Root })
+	children.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == ids.Root })
+	if resp := testsupport.PostOTLP(t, h.otlpAddr, td); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	return children
+}
+
+func TestCountedSpansArrivingAfterTheHandlerSpanAndRuntimeDoneAreExportedBeforeNext(t *testing.T) {
+	h := run(t, true)
+	h.api.WaitNext(t, hangGuard)
+	h.api.Invoke("req-1", 5*time.Second)
+	children := h.sendCountedInvocation(t, 1, "req-1")
+	h.api.RuntimeDone(t, "req-1")
+	h.assertNoNextFor(t, 100*time.Millisecond)
+	if resp := testsupport.PostOTLP(t, h.otlpAddr, children); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	h.api.WaitNext(t, hangGuard)
+	if got := len(h.xray.Documents()); got != 3 {
+		t.Fatalf("X-Ray had %d segments when the extension asked for the next event, want all 3", got)
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
+
+func TestCountedSpansThatNeverArriveAreCountedMissingThenLate(t *testing.T) {
+	h := run(t, true)
+	h.api.WaitNext(t, hangGuard)
+	h.api.Invoke("req-1", 5*time.Second)
+	children := h.sendCountedInvocation(t, 1, "req-1")
+	h.api.RuntimeDone(t, "req-1")
+	h.api.WaitNext(t, hangGuard)
+	flushes := h.logs.FilterMessage("flush dropped spans").All()
+	if len(flushes) != 1 || flushes[0].ContextMap()["trigger"] != "spans_missing" || flushes[0].ContextMap()["missing_spans"] != int64(2) {
+		t.Fatalf("flush log lines = %v, want one with trigger spans_missing and 2 missing spans", flushes)
+	}
+	if got := len(h.xray.Documents()); got != 1 {
+		t.Fatalf("X-Ray had %d segments, want the handler's", got)
+	}
+
+	// They come during the next invocation: exported with it, counted late.
+	h.api.Invoke("req-2", 5*time.Second)
+	if resp := testsupport.PostOTLP(t, h.otlpAddr, children); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	h.api.RuntimeDone(t, "req-2")
+	h.api.WaitNext(t, hangGuard)
+	late := h.logs.FilterMessage("flush exported late spans").All()
+	if len(late) != 1 || late[0].ContextMap()["late_spans"] != int64(2) {
+		t.Fatalf("flush log lines = %v, want one with 2 late spans", late)
+	}
+	if got := len(h.xray.Documents()); got != 3 {
+		t.Fatalf("X-Ray had %d segments, want 3", got)
 	}
 	h.api.Shutdown("spindown", 2*time.Second)
 	_ = h.wait(t)

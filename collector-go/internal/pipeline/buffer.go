@@ -74,7 +74,7 @@ func (b *Buffer) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	n := td.SpanCount()
 	// Told after the spans are held (or refused): whoever waits for the
 	// invocation then flushes them.
-	defer b.invocations.mark(invocationIDs(td))
+	defer b.invocations.arrived(scan(td))
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if n > b.maxSpans || size > b.maxBytes || !b.makeRoom(n, size) {
@@ -156,6 +156,10 @@ type Taken struct {
 	// Rejected and Evicted count spans refused or evicted since the
 	// previous flush.
 	Rejected, Evicted int
+	// Late spans arrived, since the previous flush, after their invocation
+	// was declared complete (they are among New); Missing spans were
+	// counted by invocations declared complete without them.
+	Late, Missing int
 }
 
 // Take empties the buffer and returns what it held.
@@ -163,6 +167,7 @@ func (b *Buffer) Take() Taken {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := Taken{New: b.traces, Spans: b.spans, Rejected: b.rejected, Evicted: b.evicted}
+	t.Late, t.Missing = b.invocations.take()
 	for i := range b.retained {
 		t.Retained = append(t.Retained, b.retained[i].traces)
 		t.RetainedSpans = append(t.RetainedSpans, b.retained[i].spans)
@@ -197,11 +202,27 @@ func (b *Buffer) Retain(i int, td ptrace.Traces, spans int) int {
 	return evicted
 }
 
-// WaitInvocation blocks until the span of the handler invocation requestID
-// (the span with faas.invocation_id, or faas.execution, equal to it) has
-// been received and no OTLP/HTTP request is still being read, or ctx is done.
+// WaitInvocation blocks until the spans of the invocation requestID are all
+// in, or ctx is done: its handler span (the span with faas.invocation_id, or
+// faas.execution, equal to it) has been received with as many spans of its
+// trace as it counts, and no OTLP/HTTP request is still being read. It then
+// declares the invocation complete: spans of it arriving later are late.
 func (b *Buffer) WaitInvocation(ctx context.Context, requestID string) error {
 	return b.invocations.wait(ctx, requestID)
+}
+
+// AwaitsSpans reports whether spans of the invocation requestID are known
+// to be on their way: its handler span counted more spans than arrived, or
+// it has not arrived while the function's SDK sends counts.
+func (b *Buffer) AwaitsSpans(requestID string) bool {
+	return b.invocations.awaitsSpans(requestID)
+}
+
+// GiveUpInvocation declares the invocation requestID complete with the
+// spans that arrived; those its handler span counted and that did not
+// arrive are reported as missing by the next flush. It returns how many.
+func (b *Buffer) GiveUpInvocation(requestID string) int {
+	return b.invocations.giveUp(requestID)
 }
 
 // Len returns the number of spans held, retained ones included.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"sync"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 )
 
 // Attributes in which OpenTelemetry's AWS Lambda instrumentations record the
@@ -13,26 +16,64 @@ import (
 // preload), faas.execution in older ones.
 var invocationIDAttributes = []string{"faas.invocation_id", "faas.execution"}
 
-// maxRememberedInvocations bounds the request IDs kept for a lifecycle that
-// asks after the span arrived.
-const maxRememberedInvocations = 64
+const (
+	// maxRememberedInvocations bounds the handler spans kept for a
+	// lifecycle that asks after the span arrived, and the invocations
+	// remembered as complete (to tell late spans).
+	maxRememberedInvocations = 64
+	// maxTrackedTraces bounds the traces whose received spans are counted
+	// while their invocation is not complete; the oldest are forgotten.
+	maxTrackedTraces = 1024
+)
 
 // invocations learns from the spans themselves when an invocation's spans
-// are all in: the AWS Lambda instrumentation ends the handler invocation's
-// span last, after every span of the invocation it waited for, and then
-// force-flushes the tracer provider, so the request that carries that span
-// closes the invocation. Requests still being read when that span arrives
-// (a flush cut into several concurrent requests) are waited for too.
+// are all in. The preload counts, on the handler invocation's span, how many
+// spans of the invocation's trace ended with it (the span itself included;
+// contract.InvocationSpanCountAttribute): the invocation is complete once
+// that many spans of its trace have arrived, whichever connection carried
+// them and in whatever order. A handler span without a count (another SDK)
+// closes its invocation when it arrives, once no request is still being
+// read. A span that ended before its handler span but arrives after the
+// invocation was declared complete is late: it is exported with the next
+// flush and counted.
 type invocations struct {
-	mu       sync.Mutex
-	seen     map[string]struct{}
+	mu sync.Mutex
+	// handlers are the handler spans seen, by request ID, oldest first in order.
+	handlers map[string]handlerSpan
 	order    []string
-	inflight int
-	changed  chan struct{}
+	// received counts, per trace, the spans arrived and not yet claimed by
+	// a complete invocation; traces holds its keys, oldest first.
+	received map[pcommon.TraceID]int
+	traces   []pcommon.TraceID
+	// complete holds the handler spans' end times of the invocations
+	// declared complete, by trace; completeOrder its keys, oldest first.
+	complete      map[pcommon.TraceID]pcommon.Timestamp
+	completeOrder []pcommon.TraceID
+	// counting is set once a handler span carried a count: the function's
+	// SDK counts, so platform.runtimeDone alone does not end a wait.
+	counting bool
+	// late and missing are counted since the last take.
+	late, missing int
+	inflight      int
+	changed       chan struct{}
+}
+
+type handlerSpan struct {
+	trace pcommon.TraceID
+	end   pcommon.Timestamp
+	// expected spans of the trace, 0 when the SDK does not count.
+	expected int
+	// settled once the invocation was declared complete (or given up on).
+	settled bool
 }
 
 func newInvocations() *invocations {
-	return &invocations{seen: map[string]struct{}{}, changed: make(chan struct{})}
+	return &invocations{
+		handlers: map[string]handlerSpan{},
+		received: map[pcommon.TraceID]int{},
+		complete: map[pcommon.TraceID]pcommon.Timestamp{},
+		changed:  make(chan struct{}),
+	}
 }
 
 // requestStarted and requestDone bracket one OTLP/HTTP request.
@@ -51,52 +92,116 @@ func (v *invocations) requestDone() {
 	v.mu.Unlock()
 }
 
-// invocationIDs returns the request IDs of the handler invocation spans in td.
-func invocationIDs(td ptrace.Traces) []string {
-	var ids []string
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				s := spans.At(k)
-				if s.Kind() != ptrace.SpanKindServer && s.Kind() != ptrace.SpanKindConsumer && s.Kind() != ptrace.SpanKindUnspecified {
+// arrival is what one request tells about invocations.
+type arrival struct {
+	handlers map[string]handlerSpan
+	// spans per trace, with the end time of each.
+	ends map[pcommon.TraceID][]pcommon.Timestamp
+}
+
+// scan reads td's handler spans and counts its spans per trace. It removes
+// the span count attribute: it is for the collector, not for the
+// destination.
+func scan(td ptrace.Traces) arrival {
+	a := arrival{ends: map[pcommon.TraceID][]pcommon.Timestamp{}}
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				a.ends[s.TraceID()] = append(a.ends[s.TraceID()], s.EndTimestamp())
+				id, h, ok := handlerOf(s)
+				if !ok {
 					continue
 				}
-				for _, key := range invocationIDAttributes {
-					if val, ok := s.Attributes().Get(key); ok {
-						if id := val.AsString(); id != "" {
-							ids = append(ids, id)
-						}
-						break
-					}
+				if a.handlers == nil {
+					a.handlers = map[string]handlerSpan{}
 				}
+				a.handlers[id] = h
 			}
 		}
 	}
-	return ids
+	return a
 }
 
-// mark records that the handler spans of ids have arrived.
-func (v *invocations) mark(ids []string) {
-	if len(ids) == 0 {
+// handlerOf returns the request ID and what the span tells when s is the
+// span of a handler invocation.
+func handlerOf(s ptrace.Span) (string, handlerSpan, bool) {
+	if s.Kind() != ptrace.SpanKindServer && s.Kind() != ptrace.SpanKindConsumer && s.Kind() != ptrace.SpanKindUnspecified {
+		return "", handlerSpan{}, false
+	}
+	for _, key := range invocationIDAttributes {
+		val, ok := s.Attributes().Get(key)
+		if !ok {
+			continue
+		}
+		id := val.AsString()
+		if id == "" {
+			return "", handlerSpan{}, false
+		}
+		h := handlerSpan{trace: s.TraceID(), end: s.EndTimestamp()}
+		if count, ok := s.Attributes().Get(contract.InvocationSpanCountAttribute); ok {
+			if count.Type() == pcommon.ValueTypeInt && count.Int() > 0 {
+				h.expected = int(count.Int())
+			}
+			s.Attributes().Remove(contract.InvocationSpanCountAttribute)
+		}
+		return id, h, true
+	}
+	return "", handlerSpan{}, false
+}
+
+// arrived records what a request brought, once its spans are held (or
+// refused and counted): refused spans arrived all the same.
+func (v *invocations) arrived(a arrival) {
+	if len(a.ends) == 0 {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for _, id := range ids {
-		if _, ok := v.seen[id]; ok {
-			continue
+	for trace, ends := range a.ends {
+		for _, end := range ends {
+			if completedEnd, ok := v.complete[trace]; ok && end <= completedEnd && !v.pendingLocked(trace) {
+				v.late++
+				continue
+			}
+			v.addReceivedLocked(trace, 1)
 		}
-		v.seen[id] = struct{}{}
+	}
+	for id, h := range a.handlers {
+		if _, ok := v.handlers[id]; ok {
+			continue // a resend of the same span
+		}
+		if h.expected > 0 {
+			v.counting = true
+		}
+		v.handlers[id] = h
 		v.order = append(v.order, id)
 		if len(v.order) > maxRememberedInvocations {
-			delete(v.seen, v.order[0])
+			delete(v.handlers, v.order[0])
 			v.order = v.order[1:]
 		}
 	}
 	v.notifyLocked()
+}
+
+// pendingLocked reports whether a handler span of trace waits for its spans.
+func (v *invocations) pendingLocked(trace pcommon.TraceID) bool {
+	for _, h := range v.handlers {
+		if h.trace == trace && !h.settled {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *invocations) addReceivedLocked(trace pcommon.TraceID, n int) {
+	if _, ok := v.received[trace]; !ok {
+		v.traces = append(v.traces, trace)
+		if len(v.traces) > maxTrackedTraces {
+			delete(v.received, v.traces[0])
+			v.traces = v.traces[1:]
+		}
+	}
+	v.received[trace] += n
 }
 
 func (v *invocations) notifyLocked() {
@@ -104,13 +209,55 @@ func (v *invocations) notifyLocked() {
 	v.changed = make(chan struct{})
 }
 
-// wait blocks until the handler span of requestID has arrived and no
-// OTLP/HTTP request is being read, or ctx is done.
+// readyLocked reports whether the spans of requestID are all in.
+func (v *invocations) readyLocked(requestID string) bool {
+	h, ok := v.handlers[requestID]
+	if !ok || v.inflight > 0 {
+		return false
+	}
+	return h.settled || v.received[h.trace] >= h.expected
+}
+
+// settleLocked declares requestID complete: its spans are claimed from its
+// trace's count, and a shortfall is counted as missing. It returns the
+// shortfall.
+func (v *invocations) settleLocked(requestID string) int {
+	h, ok := v.handlers[requestID]
+	if !ok || h.settled {
+		return 0
+	}
+	h.settled = true
+	v.handlers[requestID] = h
+	missing := max(h.expected-v.received[h.trace], 0)
+	v.missing += missing
+	// Spans of the trace beyond those counted (a later invocation's in the
+	// same trace) stay for it.
+	if left := v.received[h.trace] - h.expected; h.expected > 0 && left > 0 {
+		v.received[h.trace] = left
+	} else {
+		delete(v.received, h.trace)
+	}
+	if _, ok := v.complete[h.trace]; !ok {
+		v.completeOrder = append(v.completeOrder, h.trace)
+		if len(v.completeOrder) > maxRememberedInvocations {
+			delete(v.complete, v.completeOrder[0])
+			v.completeOrder = v.completeOrder[1:]
+		}
+	}
+	v.complete[h.trace] = h.end
+	return missing
+}
+
+// wait blocks until the spans of requestID are all in (its handler span
+// arrived, with as many spans of its trace as it counts, and no OTLP/HTTP
+// request is being read), then declares it complete; or until ctx is done.
 func (v *invocations) wait(ctx context.Context, requestID string) error {
 	for {
 		v.mu.Lock()
-		_, ok := v.seen[requestID]
-		ready := ok && v.inflight == 0
+		ready := v.readyLocked(requestID)
+		if ready {
+			v.settleLocked(requestID)
+		}
 		changed := v.changed
 		v.mu.Unlock()
 		if ready {
@@ -122,4 +269,35 @@ func (v *invocations) wait(ctx context.Context, requestID string) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// awaitsSpans reports whether spans of requestID are still expected: its
+// handler span arrived counting more spans than are in, or it has not
+// arrived while the function's SDK counts (so it will).
+func (v *invocations) awaitsSpans(requestID string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	h, ok := v.handlers[requestID]
+	if !ok {
+		return v.counting
+	}
+	return !h.settled && v.received[h.trace] < h.expected
+}
+
+// giveUp declares requestID complete with what arrived, counting the
+// shortfall as missing; it returns the shortfall (0 when its handler span
+// never came: nothing tells how many spans are missing).
+func (v *invocations) giveUp(requestID string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.settleLocked(requestID)
+}
+
+// take returns and resets the late and missing counts.
+func (v *invocations) take() (late, missing int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	late, missing = v.late, v.missing
+	v.late, v.missing = 0, 0
+	return late, missing
 }

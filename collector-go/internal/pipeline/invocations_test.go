@@ -3,15 +3,19 @@ package pipeline
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/cdk-lambda-otel-xray/collector-go/internal/contract"
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
 
@@ -74,5 +78,116 @@ func TestWaitInvocationReturnsOnceTheHandlerSpanAndEveryRequestAreIn(t *testing.
 	defer cancelShort()
 	if err := r.pipeline.WaitInvocation(short, "req-3"); err == nil {
 		t.Error("WaitInvocation returned for an invocation whose span never came")
+	}
+}
+
+// splitInvocation returns the trace of seed as two requests: the handler
+// span of requestID counting count spans, and its two child spans.
+func splitInvocation(seed byte, requestID string, count int64) (handler, children ptrace.Traces, ids testsupport.Trace) {
+	td, ids := testsupport.NewTrace(seed)
+	root := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	root.Attributes().PutStr("faas.invocation_id", requestID)
+	root.Attributes().PutInt(contract.InvocationSpanCountAttribute, count)
+	handler, children = ptrace.NewTraces(), ptrace.NewTraces()
+	td.CopyTo(handler)
+	td.CopyTo(children)
+	handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != ids.Root })
+	children.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == ids.Root })
+	return handler, children, ids
+}
+
+func TestAnInvocationIsCompleteOnlyOnceEverySpanItsHandlerSpanCountsIsIn(t *testing.T) {
+	r := start(t, 1000, "")
+	handler, children, _ := splitInvocation(1, "req-1", 3)
+
+	// The handler span comes first, on its own connection; its children
+	// are still on another.
+	if resp := testsupport.PostOTLP(t, r.addr, handler); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	err := r.pipeline.WaitInvocation(short, "req-1")
+	cancelShort()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitInvocation = %v with 1 of the 3 counted spans in, want the deadline", err)
+	}
+	if !r.pipeline.AwaitsSpans("req-1") {
+		t.Error("AwaitsSpans = false with 2 counted spans not in")
+	}
+
+	if resp := testsupport.PostOTLP(t, r.addr, children); resp.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.pipeline.WaitInvocation(ctx, "req-1"); err != nil {
+		t.Fatalf("WaitInvocation = %v once the 3 counted spans were in", err)
+	}
+	if r.pipeline.AwaitsSpans("req-1") {
+		t.Error("AwaitsSpans = true once the invocation was complete")
+	}
+	result := r.pipeline.Flush(ctx)
+	if result.Spans != 3 || result.Exported() != 3 || result.Late != 0 || result.Missing != 0 {
+		t.Fatalf("flush: %d spans, %d exported, %d late, %d missing; want 3, 3, 0, 0", result.Spans, result.Exported(), result.Late, result.Missing)
+	}
+	for _, doc := range r.xray.Documents() {
+		if b, _ := json.Marshal(doc); strings.Contains(string(b), contract.InvocationSpanCountAttribute) {
+			t.Errorf("the span count attribute reached X-Ray: %v", doc)
+		}
+	}
+}
+
+func TestSpansMissingWhenTheInvocationIsGivenUpAreCountedAndLateOnesExported(t *testing.T) {
+	r := start(t, 1000, "")
+	handler, children, ids := splitInvocation(2, "req-1", 3)
+	testsupport.PostOTLP(t, r.addr, handler)
+
+	if missing := r.pipeline.GiveUpInvocation("req-1"); missing != 2 {
+		t.Fatalf("GiveUpInvocation = %d, want the 2 counted spans not in", missing)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	result := r.pipeline.Flush(ctx)
+	if result.Missing != 2 || result.DroppedReasons()[ReasonNotReceived] != 2 || result.Exported() != 1 {
+		t.Fatalf("flush: %d missing, dropped %v, %d exported; want 2 missing as %q, 1 exported", result.Missing, result.DroppedReasons(), result.Exported(), ReasonNotReceived)
+	}
+
+	// They arrive after all: exported with the next flush, counted late.
+	testsupport.PostOTLP(t, r.addr, children)
+	result = r.pipeline.Flush(ctx)
+	if result.Late != 2 || result.Exported() != 2 || result.Missing != 0 {
+		t.Fatalf("next flush: %d late, %d exported, %d missing; want 2, 2, 0", result.Late, result.Exported(), result.Missing)
+	}
+
+	// A later invocation in the same trace is not late: its spans ended
+	// after the first one's handler span.
+	later, _ := testsupport.NewTrace(2)
+	for _, s := range later.ResourceSpans().At(0).ScopeSpans().At(0).Spans().All() {
+		s.SetTraceID(ids.TraceID)
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now().Add(time.Second)))
+		if s.SpanID() == ids.Root {
+			s.Attributes().PutStr("faas.invocation_id", "req-2")
+			s.Attributes().PutInt(contract.InvocationSpanCountAttribute, 3)
+		}
+	}
+	testsupport.PostOTLP(t, r.addr, later)
+	if err := r.pipeline.WaitInvocation(ctx, "req-2"); err != nil {
+		t.Fatalf("WaitInvocation(req-2) = %v", err)
+	}
+	if result = r.pipeline.Flush(ctx); result.Late != 0 || result.Exported() != 3 {
+		t.Fatalf("flush of the second invocation: %d late, %d exported; want 0, 3", result.Late, result.Exported())
+	}
+}
+
+func TestAHandlerSpanWithoutACountClosesItsInvocationAsBefore(t *testing.T) {
+	r := start(t, 1000, "")
+	testsupport.PostOTLP(t, r.addr, withInvocationSpan(3, "faas.invocation_id", "req-1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.pipeline.WaitInvocation(ctx, "req-1"); err != nil {
+		t.Fatalf("WaitInvocation = %v", err)
+	}
+	if r.pipeline.AwaitsSpans("req-2") {
+		t.Error("AwaitsSpans = true for an invocation of an SDK that never counted")
 	}
 }

@@ -96,7 +96,13 @@ type FlushResult struct {
 	// Rejected spans the buffer refused since the previous flush because it was full.
 	Rejected int
 	// Evicted spans kept for a retry were pushed out by newer ones.
-	Evicted   int
+	Evicted int
+	// Late spans arrived after their invocation was declared complete;
+	// they are among Spans and exported now.
+	Late int
+	// Missing spans were counted by invocations declared complete without
+	// them (at the deadline); a missing span that arrives later is late.
+	Missing   int
 	Exporters []ExporterResult
 	Duration  time.Duration
 }
@@ -111,9 +117,10 @@ func (r FlushResult) Exported() int {
 }
 
 // Dropped is the number of spans lost in this flush, summed over exporters,
-// plus the spans the full buffer refused or evicted.
+// plus the spans the full buffer refused or evicted and those missing from
+// their invocation.
 func (r FlushResult) Dropped() int {
-	n := r.Rejected + r.Evicted
+	n := r.Rejected + r.Evicted + r.Missing
 	for _, e := range r.Exporters {
 		n += e.DroppedSpans()
 	}
@@ -139,6 +146,9 @@ func (r FlushResult) DroppedReasons() map[string]int {
 	if r.Evicted > 0 {
 		out[ReasonEvicted] = r.Evicted
 	}
+	if r.Missing > 0 {
+		out[ReasonNotReceived] = r.Missing
+	}
 	for _, e := range r.Exporters {
 		for k, v := range e.Dropped {
 			out[k] += v
@@ -158,6 +168,9 @@ const (
 	ReasonShutdown = "shutdown"
 	// ReasonAbandoned: an exporter was still busy at the flush deadline.
 	ReasonAbandoned = "deadline"
+	// ReasonNotReceived: spans the handler span counted had not reached
+	// the collector when its invocation had to be declared complete.
+	ReasonNotReceived = "not_received"
 )
 
 // New creates every component of cfg. Nothing listens or connects until Start.
@@ -261,6 +274,18 @@ func (p *Pipeline) WaitInvocation(ctx context.Context, requestID string) error {
 	return p.buffer.WaitInvocation(ctx, requestID)
 }
 
+// AwaitsSpans reports whether spans of the invocation requestID are known
+// to be on their way (see Buffer.AwaitsSpans).
+func (p *Pipeline) AwaitsSpans(requestID string) bool {
+	return p.buffer.AwaitsSpans(requestID)
+}
+
+// GiveUpInvocation declares the invocation requestID complete with what
+// arrived (see Buffer.GiveUpInvocation).
+func (p *Pipeline) GiveUpInvocation(requestID string) int {
+	return p.buffer.GiveUpInvocation(requestID)
+}
+
 // freeMemoryAfter: when the process allocated at least this many bytes
 // since the previous flush (a burst of large requests was decoded and is now
 // garbage), the flush hands the free memory back to the operating system, so
@@ -296,7 +321,7 @@ func (p *Pipeline) Flush(ctx context.Context, fields ...zap.Field) FlushResult {
 	defer p.flushMu.Unlock()
 	start := time.Now()
 	taken := p.buffer.Take()
-	result := FlushResult{Spans: taken.Spans, Rejected: taken.Rejected, Evicted: taken.Evicted, Exporters: make([]ExporterResult, len(p.exporters))}
+	result := FlushResult{Spans: taken.Spans, Rejected: taken.Rejected, Evicted: taken.Evicted, Late: taken.Late, Missing: taken.Missing, Exporters: make([]ExporterResult, len(p.exporters))}
 	done := make([]chan components.SendResult, len(p.exporters))
 	for i, e := range p.exporters {
 		input := taken.Retained[i]
@@ -392,6 +417,12 @@ func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
 	if r.Rejected > 0 {
 		all = append(all, zap.Int("rejected_spans", r.Rejected))
 	}
+	if r.Late > 0 {
+		all = append(all, zap.Int("late_spans", r.Late))
+	}
+	if r.Missing > 0 {
+		all = append(all, zap.Int("missing_spans", r.Missing))
+	}
 	if reasons := r.DroppedReasons(); len(reasons) > 0 {
 		all = append(all, zap.Any("dropped_reasons", reasons))
 	}
@@ -424,6 +455,8 @@ func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
 		p.logger.Warn("flush kept spans for a retry", append(all, zap.Error(errors.Join(errs...)))...)
 	case len(errs) > 0:
 		p.logger.Warn("flush", append(all, zap.Error(errors.Join(errs...)))...)
+	case r.Late > 0:
+		p.logger.Warn("flush exported late spans", all...)
 	case r.Spans > 0 || r.Exported() > 0:
 		p.logger.Info("flush", all...)
 	default:
