@@ -52,7 +52,8 @@ func run(name string, args []string) int {
 	err := lifecycle.Run(ctx, lifecycle.Options{
 		RuntimeAPI: runtimeAPI, ExtensionName: name, Settings: s, SettingsErr: settingsErr, Logger: logger,
 		StartPipeline: func(ctx context.Context) (lifecycle.Pipeline, error) {
-			return pipeline.StartFromURI(ctx, s.ConfigURI, pipeline.Limits{MaxSpans: s.MaxBufferedSpans, MaxBytes: s.MaxBufferedBytes}, logger)
+			return pipeline.StartFromURI(ctx, s.ConfigURI, pipeline.Limits{MaxSpans: s.MaxBufferedSpans, MaxBytes: s.MaxBufferedBytes}, logger,
+				pipeline.WithFallbackServiceName(s.FunctionName))
 		},
 	})
 	if err != nil {

@@ -48,6 +48,10 @@ type Settings struct {
 	OnStartupFailure StartupFailure
 	// ExportMode says when spans leave (see ExportAdaptive).
 	ExportMode ExportMode
+	// FunctionName is the function's name as Lambda gives it
+	// (AWS_LAMBDA_FUNCTION_NAME): the service name of spans whose SDK
+	// knows none.
+	FunctionName string
 }
 
 // ExportMode says when the spans of an invocation are exported.
@@ -74,6 +78,9 @@ const EnvMaxBufferedBytes = "OTEL_XRAY_COLLECTOR_MAX_BUFFERED_BYTES"
 // envFunctionMemory is the function's memory size in MB, set by Lambda
 // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
 const envFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+
+// envFunctionName is the function's name, set by Lambda (same page).
+const envFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
 
 // Byte budget of the span buffer: 1/16 of the function's memory, at least
 // 4 MiB and at most 64 MiB; 8 MiB (a 128 MB function) when the memory size
@@ -147,6 +154,9 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 			s.MaxBufferedBytes = DefaultMaxBufferedBytes(mb)
 			s.MaxBufferedSpans = min(contract.DefaultMaxBufferedSpans, mb*spansPerMB)
 		}
+	}
+	if v, ok := get(envFunctionName); ok {
+		s.FunctionName = v
 	}
 	if v, ok := get(contract.EnvConfigURI); ok {
 		s.ConfigURI = v

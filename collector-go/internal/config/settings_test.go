@@ -51,13 +51,14 @@ func TestValidSettings(t *testing.T) {
 		contract.EnvMaxBufferedSpans: "500",
 		contract.EnvOnStartupFailure: "init-error",
 		EnvExportMode:                "Every-Invocation",
+		envFunctionName:              "orders-fn",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.ConfigURI != "env:MY_CONFIG" || s.FlushTimeout != 750*time.Millisecond || s.LogLevel != zapcore.DebugLevel ||
 		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError ||
-		s.ExportMode != ExportEveryInvocation {
+		s.ExportMode != ExportEveryInvocation || s.FunctionName != "orders-fn" {
 		t.Fatalf("settings = %+v", s)
 	}
 	if s, _ := SettingsFromEnv(env(map[string]string{contract.EnvFlushTimeout: "1500"})); s.FlushTimeout != 1500*time.Millisecond {

@@ -40,6 +40,9 @@ type Buffer struct {
 
 	// invocations learns from the spans when an invocation's are all in.
 	invocations *invocations
+	// serviceName names the spans whose SDK knows no service name (set
+	// before the receivers start).
+	serviceName string
 }
 
 // retained are one exporter's spans waiting for a retry, oldest first.
@@ -71,6 +74,7 @@ func (b *Buffer) Capabilities() consumer.Capabilities {
 // the OTLP receiver answers with 503 and Retry-After, and counted as rejected.
 func (b *Buffer) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	size := trimTraces(td)
+	nameServices(td, b.serviceName)
 	n := td.SpanCount()
 	// Told after the spans are held (or refused): whoever waits for the
 	// invocation then flushes them.

@@ -33,7 +33,7 @@ func start(t testing.TB, maxSpans int, receiverExtra string) *running {
 
 // startWith is start with extra lines under exporters::awsxray and, when
 // endpoint is not nil, the X-Ray endpoint it returns instead of the stand-in.
-func startWith(t testing.TB, maxSpans int, receiverExtra, exporterExtra string, endpoint func(*testsupport.XRay) string) *running {
+func startWith(t testing.TB, maxSpans int, receiverExtra, exporterExtra string, endpoint func(*testsupport.XRay) string, opts ...Option) *running {
 	t.Helper()
 	testsupport.SetAWSTestEnv(t)
 	t.Setenv(components.EnvAWSUpdatedRetries, "true") // as main sets it
@@ -71,6 +71,9 @@ service:
 	p, err := New(context.Background(), cfg, components.New(), Limits{MaxSpans: maxSpans, MaxBytes: 64 << 20}, logger)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, opt := range opts {
+		opt(p)
 	}
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 // StartFromURI loads the configuration at uri, builds the pipeline with the
 // built-in components and starts it.
-func StartFromURI(ctx context.Context, uri string, limits Limits, logger *zap.Logger) (*Pipeline, error) {
+func StartFromURI(ctx context.Context, uri string, limits Limits, logger *zap.Logger, opts ...Option) (*Pipeline, error) {
 	factories := components.New()
 	cfg, err := config.Load(ctx, uri, factories, logger.Named("config"))
 	if err != nil {
@@ -20,6 +20,9 @@ func StartFromURI(ctx context.Context, uri string, limits Limits, logger *zap.Lo
 	p, err := New(ctx, cfg, factories, limits, logger.Named("pipeline"))
 	if err != nil {
 		return nil, err
+	}
+	for _, opt := range opts {
+		opt(p)
 	}
 	if err := p.Start(ctx); err != nil {
 		return nil, err
