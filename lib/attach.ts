@@ -26,10 +26,30 @@ import { flushTimeoutSetting, MAX_LAYERS, MIN_NODE_MAJOR, validateInstrumentatio
  * the Aspect turns it into a warning on the function and goes on; every other path throws it.
  */
 export class CannotTrace extends Error {
-  constructor(where: string, public readonly reason: string) {
-    super(`${where}: ${reason}`);
+  /** Why, as a clause without a final stop, to end a sentence or go on with another. */
+  public readonly reason: string;
+
+  constructor(where: string, reason: string) {
+    const clause = withoutFinalStop(reason);
+    super(`${where}: ${sentence(clause)}`);
+    this.reason = clause;
     this.name = 'CannotTrace';
   }
+}
+
+/** The path a construct `id` will have under `scope`, to name it in messages before it exists. */
+export function childPath(scope: IConstruct, id: string): string {
+  return scope.node.path === '' ? id : `${scope.node.path}/${id}`;
+}
+
+/** Text ending in one full stop, whether or not it ended in one already. */
+export function sentence(text: string): string {
+  return `${withoutFinalStop(text)}.`;
+}
+
+/** Text without the full stops (and spaces) it ends with. */
+function withoutFinalStop(text: string): string {
+  return text.replace(/[\s.]+$/, '');
 }
 
 /** How the collector and the preload reach the function. */
@@ -103,7 +123,8 @@ function readEnvironment(fn: LambdaFunction, where: string): { [key: string]: un
     const resolved = Stack.of(fn).resolve(cfn.environment);
     return resolved?.variables ?? {};
   } catch (e) {
-    throw new CannotTrace(where, `its environment cannot be read at synth time (${(e as Error).message})`);
+    throw new CannotTrace(where,
+      `its environment cannot be read at synth time (${withoutFinalStop((e as Error).message)}); give its environment values that resolve at synth`);
   }
 }
 
@@ -114,7 +135,8 @@ function layerCount(fn: LambdaFunction, where: string): number {
     const resolved = Stack.of(fn).resolve(cfn.layers);
     return Array.isArray(resolved) ? resolved.length : 0;
   } catch (e) {
-    throw new CannotTrace(where, `its layers cannot be read at synth time (${(e as Error).message})`);
+    throw new CannotTrace(where,
+      `its layers cannot be read at synth time (${withoutFinalStop((e as Error).message)}); give it layers whose ARNs resolve at synth`);
   }
 }
 

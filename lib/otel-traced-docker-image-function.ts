@@ -4,7 +4,7 @@ import { FileSystem } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Architecture, AssetImageCodeProps, DockerImageCode, DockerImageFunction, FunctionOptions, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { attachTracing, Delivery, Part } from './attach';
+import { attachTracing, childPath, Delivery, Part } from './attach';
 import { goArch } from './collector-bundling';
 import { prebuiltCollectorDirectory } from './collector-prebuilt';
 import { PRELOAD_LAYER_DIR } from './preload-layer';
@@ -74,7 +74,7 @@ export class OtelTracedDockerImageFunction extends DockerImageFunction {
   public readonly serviceName?: string;
 
   constructor(scope: Construct, id: string, props: OtelTracedDockerImageFunctionProps) {
-    const where = `OtelTracedDockerImageFunction '${id}'`;
+    const where = `OtelTracedDockerImageFunction '${childPath(scope, id)}'`;
     const architecture = props.architecture ?? Architecture.X86_64;
     const preload = props.preload ?? true;
     const imageOptions = props.imageOptions ?? {};

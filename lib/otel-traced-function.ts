@@ -3,7 +3,7 @@ import { Annotations, DockerImage, Stack } from 'aws-cdk-lib';
 import { EnvironmentOptions, ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { BundlingOptions, NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { attachTracing, Delivery, Part } from './attach';
+import { attachTracing, childPath, Delivery, Part } from './attach';
 import { DEFAULT_INSTRUMENTATIONS, Instrumentation, LIBRARY_PACKAGES } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
@@ -65,7 +65,7 @@ export class OtelTracedFunction extends NodejsFunction {
   private layerCount?: number;
 
   constructor(scope: Construct, id: string, props: OtelTracedFunctionProps = {}) {
-    const where = `OtelTracedFunction '${id}'`;
+    const where = `OtelTracedFunction '${childPath(scope, id)}'`;
     const runtime = props.runtime ?? Runtime.NODEJS_24_X;
     // Checked before bundling, so that bad props fail fast; the attach path checks again.
     validateRuntime(runtime, where);
@@ -112,7 +112,7 @@ export class OtelTracedFunction extends NodejsFunction {
     const total = this.layerCount + layers.length;
     if (total > MAX_LAYERS) {
       throw new Error(
-        `OtelTracedFunction '${this.node.id}': adding ${layers.length} layer(s) makes ${total}, including the collector and preload layers; ` +
+        `OtelTracedFunction '${this.node.path}': adding ${layers.length} layer(s) makes ${total}, including the collector and preload layers; ` +
         `Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's bundle.`,
       );
     }
@@ -125,7 +125,7 @@ export class OtelTracedFunction extends NodejsFunction {
    */
   public addEnvironment(key: string, value: string, options?: EnvironmentOptions): this {
     if (key === 'NODE_OPTIONS' && this.preloadLayer !== undefined) {
-      return super.addEnvironment(key, mergeNodeOptions(value, OtelPreloadLayer.NODE_OPTION, `OtelTracedFunction '${this.node.id}': addEnvironment('NODE_OPTIONS')`), options);
+      return super.addEnvironment(key, mergeNodeOptions(value, OtelPreloadLayer.NODE_OPTION, `OtelTracedFunction '${this.node.path}': addEnvironment('NODE_OPTIONS')`), options);
     }
     return super.addEnvironment(key, value, options);
   }

@@ -2,7 +2,7 @@ import { Annotations, CfnResource, IAspect } from 'aws-cdk-lib';
 import { CfnFunction, Function as LambdaFunction, IFunction, ILayerVersion, SingletonFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { IConstruct } from 'constructs';
-import { attachTracing, CannotTrace, Delivery, isExcluded, isTraced, markExcluded, Part } from './attach';
+import { attachTracing, CannotTrace, Delivery, isExcluded, isTraced, markExcluded, Part, sentence } from './attach';
 import { DEFAULT_INSTRUMENTATIONS, Instrumentation, LIBRARY_PACKAGES } from './instrumentation';
 import { OtelTracingOptions } from './tracing-options';
 
@@ -123,7 +123,7 @@ export class OtelTracing implements IAspect {
     }
     if (isStandaloneFunctionResource(node)) {
       warn(node, `not tracing Lambda function '${node.node.path}': it is defined as a CloudFormation resource only (no lambda.Function), ` +
-        'whose layers and environment this library cannot change');
+        'whose layers and environment this library cannot change; define it as a lambda.Function to trace it');
     }
   }
 
@@ -146,7 +146,7 @@ export class OtelTracing implements IAspect {
 }
 
 function warn(node: IConstruct, message: string): void {
-  Annotations.of(node).addWarningV2(OtelTracing.WARNING_ID, `${message}. Opt it out with OtelTracing.exclude() to silence this warning.`);
+  Annotations.of(node).addWarningV2(OtelTracing.WARNING_ID, `${sentence(message)} Opt it out with OtelTracing.exclude() to silence this warning.`);
 }
 
 /**

@@ -121,12 +121,12 @@ describe('OtelTracedFunction warns about a chosen instrumentation whose library 
     expect(options.nodeModules).toBeUndefined();
     const root = path.dirname(project.depsLockFilePath);
     expect(warningsOf(stack)).toEqual([
-      `OtelTracedFunction 'Api': instrumentations includes Instrumentation.PG, but the function's project does not have pg: ` +
+      `OtelTracedFunction 'TestStack/Api': instrumentations includes Instrumentation.PG, but the function's project does not have pg: ` +
       `not installed (node_modules) and not listed in a package.json, looking up from ${path.join(root, 'src')}, ${root}. ` +
       'The instrumentation traces nothing without it. Add pg to the dependencies of the function\'s package.json (npm install pg), ' +
       'or remove Instrumentation.PG from instrumentations. [ack: cdk-lambda-otel-xray:instrumentedLibraryNotFound]',
-      expect.stringMatching(/^OtelTracedFunction 'Api': instrumentations includes Instrumentation.REDIS, but the function's project does not have redis or @redis\/client: .*Add redis to the dependencies.*or remove Instrumentation.REDIS from instrumentations/),
-      expect.stringMatching(/^OtelTracedFunction 'Api': instrumentations includes Instrumentation.PRISMA, but the function's project does not have @prisma\/client: .*npm install @prisma\/client.*or remove Instrumentation.PRISMA/),
+      expect.stringMatching(/^OtelTracedFunction 'TestStack\/Api': instrumentations includes Instrumentation.REDIS, but the function's project does not have redis or @redis\/client: .*Add redis to the dependencies.*or remove Instrumentation.REDIS from instrumentations/),
+      expect.stringMatching(/^OtelTracedFunction 'TestStack\/Api': instrumentations includes Instrumentation.PRISMA, but the function's project does not have @prisma\/client: .*npm install @prisma\/client.*or remove Instrumentation.PRISMA/),
     ]);
     expect(OtelTracedFunction.LIBRARY_NOT_FOUND_WARNING_ID).toBe('cdk-lambda-otel-xray:instrumentedLibraryNotFound');
   });

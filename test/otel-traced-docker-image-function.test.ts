@@ -93,7 +93,7 @@ describe('OtelTracedDockerImageFunction', () => {
 
   test('a Dockerfile that does not copy from the contexts is refused with the lines to add', () => {
     expect(() => synth({ directory: path.join(__dirname, 'fixtures', 'image') })).toThrow(
-      "OtelTracedDockerImageFunction 'Api': " + path.join(__dirname, 'fixtures', 'image', 'Dockerfile') +
+      "OtelTracedDockerImageFunction 'ImageStack/Api': " + path.join(__dirname, 'fixtures', 'image', 'Dockerfile') +
       " does not copy from the build context(s) 'otel-collector', 'otel-preload', so the image would hold no collector. " +
       'Add after the FROM of the final stage:\nCOPY --from=otel-collector / /opt/\nCOPY --from=otel-preload / /opt/\n' +
       'or set preload: false for an image that does not run Node.js.');

@@ -283,18 +283,18 @@ describe('bad input fails at synth with the prop, the value and the fix', () => 
 
   test('a runtime of another family', () => {
     expect(fn('Py', { runtime: Runtime.PYTHON_3_12 })).toThrow(
-      /OtelTracedFunction 'Py': runtime python3.12 is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X/);
+      /OtelTracedFunction 'TestStack\/Py': runtime python3.12 is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X/);
   });
 
   test('Node.js older than 22', () => {
     expect(fn('Node20', { runtime: Runtime.NODEJS_20_X })).toThrow(
-      /OtelTracedFunction 'Node20': runtime nodejs20.x is older than Node.js 22.*use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X/);
+      /OtelTracedFunction 'TestStack\/Node20': runtime nodejs20.x is older than Node.js 22.*use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X/);
   });
 
   test('more than 5 layers once ours are added', () => {
     const extra = [1, 2, 3, 4].map(i => LayerVersion.fromLayerVersionArn(stack, `L${i}`, `arn:aws:lambda:eu-west-1:123456789012:layer:l${i}:1`));
     expect(fn('TooMany', { layers: extra })).toThrow(
-      /OtelTracedFunction 'TooMany': layers holds 4 layer\(s\); with the collector and preload layers that makes 6, and Lambda allows 5. Pass at most 3/);
+      /OtelTracedFunction 'TestStack\/TooMany': layers holds 4 layer\(s\); with the collector and preload layers that makes 6, and Lambda allows 5. Pass at most 3/);
     const ok = new OtelTracedFunction(stack, 'Three', { entry: HANDLER_ENTRY, layers: extra.slice(0, 3) });
     expect(() => ok.addLayers(extra[3])).toThrow(/adding 1 layer\(s\) makes 6, including the collector and preload layers; Lambda allows 5/);
   });
@@ -313,7 +313,7 @@ describe('bad input fails at synth with the prop, the value and the fix', () => 
 
   test('malformed exporter options', () => {
     expect(fn('Region', { exporter: TraceExporter.xray({ region: 'Ireland' }) })).toThrow(
-      /OtelTracedFunction 'Region': exporter.region: 'Ireland' is not an AWS Region name; use one such as 'us-east-1'/);
+      /OtelTracedFunction 'TestStack\/Region': exporter.region: 'Ireland' is not an AWS Region name; use one such as 'us-east-1'/);
     expect(fn('Attr', { exporter: TraceExporter.xray({ indexedAttributes: ['ok', ' '] }) })).toThrow(
       /exporter.indexedAttributes\[1\]: ' ' is not an attribute name/);
     expect(fn('Dup', { exporter: TraceExporter.xray({ indexedAttributes: ['a', 'a'] }) })).toThrow(/'a' is listed twice/);
@@ -325,7 +325,7 @@ describe('bad input fails at synth with the prop, the value and the fix', () => 
 
   test('an unknown instrumentation, named with the valid ones', () => {
     expect(fn('Instr', { instrumentations: [Instrumentation.PG, 'mongodb' as Instrumentation] })).toThrow(
-      "OtelTracedFunction 'Instr': instrumentations[1] is 'mongodb', which the preload does not know; use one of " +
+      "OtelTracedFunction 'TestStack/Instr': instrumentations[1] is 'mongodb', which the preload does not know; use one of " +
       "'http', 'undici', 'aws-sdk', 'pg', 'mysql2', 'ioredis', 'redis', 'prisma', 'graphql' (the Instrumentation enum), or remove it.");
   });
 
@@ -353,7 +353,7 @@ describe('esbuild: never a silent fall back to Docker', () => {
     jest.spyOn(util, 'esbuildAvailable').mockReturnValue(false);
     const stack = newStack();
     expect(() => new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY })).toThrow(
-      "OtelTracedFunction 'Api': esbuild was not found, so NodejsFunction would bundle the handler in Docker. " +
+      "OtelTracedFunction 'TestStack/Api': esbuild was not found, so NodejsFunction would bundle the handler in Docker. " +
       'Install esbuild where the CDK app finds it: `npm install --global esbuild@0.28.2`',
     );
   });
