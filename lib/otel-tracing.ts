@@ -1,10 +1,11 @@
 import { Annotations, CfnResource, IAspect } from 'aws-cdk-lib';
-import { CfnFunction, Function as LambdaFunction, IFunction, ILayerVersion, SingletonFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnFunction, Function as LambdaFunction, IFunction, ILayerVersion, Runtime, RuntimeFamily, SingletonFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { IConstruct } from 'constructs';
 import { attachTracing, CannotTrace, Delivery, isExcluded, isTraced, markExcluded, Part, sentence } from './attach';
+import { COLLECTOR_OTLP_HTTP_ENDPOINT, PRELOAD_OTLP_ENDPOINT_ENV } from './contract.generated';
 import { DEFAULT_INSTRUMENTATIONS, Instrumentation, LIBRARY_PACKAGES } from './instrumentation';
-import { OtelTracingOptions } from './tracing-options';
+import { OtelTracingOptions, OtelTracingProps } from './tracing-options';
 
 /** What `OtelTracing.addToFunction` attached to a function. */
 export interface OtelTracingAttachment {
@@ -42,7 +43,9 @@ export interface OtelTracingAttachment {
  *   function's), the `OTEL_*` environment, active tracing and the X-Ray write permissions;
  * - any other runtime (Python, Java, .NET, Ruby, custom runtimes): the collector layer, its
  *   configuration, `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` for the function's own
- *   OpenTelemetry SDK, active tracing and the permissions.
+ *   OpenTelemetry SDK, active tracing and the permissions, with an info annotation naming the
+ *   function: its spans appear only when it carries its own OpenTelemetry SDK exporting to the
+ *   collector. `nodejsOnly` leaves these functions as they are.
  *
  * The function's own environment values win over these defaults. A function already traced
  * (an `OtelTracedFunction`, or one passed to `addToFunction`) is left as it is. A function that
@@ -98,12 +101,13 @@ export class OtelTracing implements IAspect {
     }
   }
 
-  private readonly options: OtelTracingOptions;
+  private readonly options: OtelTracingProps;
 
   /**
-   * @param options how every function is traced; the same options as `OtelTracedFunction`'s.
+   * @param options how every function is traced (the same options as `OtelTracedFunction`'s),
+   * and which runtimes
    */
-  constructor(options: OtelTracingOptions = {}) {
+  constructor(options: OtelTracingProps = {}) {
     this.options = options;
   }
 
@@ -131,10 +135,21 @@ export class OtelTracing implements IAspect {
     if (isTraced(fn)) {
       return;
     }
+    if (this.options.nodejsOnly === true && !mayRunNodejs(fn)) {
+      return;
+    }
     const where = `OtelTracing: function '${fn.node.path}'`;
     try {
       const attachment = attachTracing(fn, this.options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
-      if (attachment.preload) warnBundledLibraries(fn, this.options, where);
+      if (attachment.preload) {
+        warnBundledLibraries(fn, this.options, where);
+      } else {
+        Annotations.of(fn).addInfo(
+          `${where} runs ${fn.runtime.name}, which the Node.js preload does not serve, so it gets the collector layer only: ` +
+          'its spans appear only if it carries its own OpenTelemetry SDK exporting OTLP/HTTP to the collector at ' +
+          `${COLLECTOR_OTLP_HTTP_ENDPOINT} (the ${PRELOAD_OTLP_ENDPOINT_ENV} it is given). Without one the collector receives nothing: ` +
+          'set nodejsOnly on the OtelTracing Aspect, or opt the function out with OtelTracing.exclude().');
+      }
     } catch (e) {
       if (e instanceof CannotTrace) {
         warn(fn, `not tracing Lambda function '${fn.node.path}': ${e.reason}`);
@@ -147,6 +162,11 @@ export class OtelTracing implements IAspect {
 
 function warn(node: IConstruct, message: string): void {
   Annotations.of(node).addWarningV2(OtelTracing.WARNING_ID, `${sentence(message)} Opt it out with OtelTracing.exclude() to silence this warning.`);
+}
+
+/** Whether the function may run Node.js: its runtime is Node.js, or unknown (a container image). */
+function mayRunNodejs(fn: LambdaFunction): boolean {
+  return fn.runtime.family === RuntimeFamily.NODEJS || fn.runtime === Runtime.FROM_IMAGE;
 }
 
 /**

@@ -104,3 +104,24 @@ export interface OtelTracingOptions extends OtelTracingSettings {
    */
   readonly preloadLayer?: ILayerVersion;
 }
+
+/** How the `OtelTracing` Aspect traces the functions it visits: the options, and which runtimes. */
+export interface OtelTracingProps extends OtelTracingOptions {
+  /**
+   * Whether the Aspect traces Node.js functions only, leaving functions of other runtimes
+   * (Python, Java, .NET, Ruby, custom runtimes) as they are.
+   *
+   * A function of another runtime gets the collector layer, its settings, the SDK environment
+   * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`), active tracing and the permissions, and
+   * an info annotation saying so: its spans appear only when it carries its own OpenTelemetry
+   * SDK exporting OTLP/HTTP to the collector. Without one, the collector extension starts with
+   * each execution environment and receives nothing. `true` skips such functions;
+   * `OtelTracing.exclude()` skips one function, and `OtelTracing.addToFunction` traces one
+   * whatever this setting.
+   *
+   * @default false - functions of every runtime are traced: a function of another runtime with
+   * its own OpenTelemetry SDK is traced by the Aspect alone, and skipping it by default would
+   * end its traces without a word; the info annotation names each such function
+   */
+  readonly nodejsOnly?: boolean;
+}

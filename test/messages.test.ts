@@ -34,7 +34,7 @@ function fourLayers(stack: Stack): LayerVersion[] {
   return [1, 2, 3, 4].map(i => LayerVersion.fromLayerVersionArn(stack, `Layer${i}`, `arn:aws:lambda:eu-west-1:123456789012:layer:l${i}:1`)) as LayerVersion[];
 }
 
-/** Each warning and info of the stack: where it is, its level and its text. */
+/** Each annotation of the stack: where it is, its level and its text. */
 function annotations(stack: Stack): Array<{ path: string; level: string; message: string }> {
   const all = Annotations.fromStack(stack);
   return [
@@ -60,6 +60,7 @@ describe('warnings and infos of the Aspect and the constructs', () => {
   nodeFunction(stack, 'ShortTimeout', { timeout: Duration.seconds(1) });
   new DockerImageFunction(stack, 'Image', { code: DockerImageCode.fromImageAsset(path.join(__dirname, 'fixtures', 'image')) });
   new CfnFunction(stack, 'Raw', { role: 'arn:aws:iam::123456789012:role/r', code: { zipFile: 'x' }, runtime: 'nodejs22.x', handler: 'index.handler' });
+  pythonFunction(stack, 'Python');
   new NodejsFunction(stack, 'Bundled', { entry: HANDLER_ENTRY, runtime: Runtime.NODEJS_24_X });
   OtelTracing.addToFunction(new NodejsFunction(stack, 'Explicit', { entry: HANDLER_ENTRY, runtime: Runtime.NODEJS_24_X }), {
     instrumentations: [Instrumentation.IOREDIS],
@@ -69,7 +70,7 @@ describe('warnings and infos of the Aspect and the constructs', () => {
   Aspects.of(stack).add(new OtelTracing({ instrumentations: [Instrumentation.PG], collectorFlushTimeout: Duration.seconds(2) }));
   const found = annotations(stack);
 
-  const expected = ['Node20', 'FourLayers', 'PyFiveLayers', 'OtherTracer', 'Wrapper', 'ShortTimeout', 'Image', 'Raw', 'Bundled', 'Explicit', 'Traced'];
+  const expected = ['Node20', 'FourLayers', 'PyFiveLayers', 'OtherTracer', 'Wrapper', 'ShortTimeout', 'Image', 'Raw', 'Python', 'Bundled', 'Explicit', 'Traced'];
 
   test('each situation that warns is covered', () => {
     expect([...new Set(found.map(a => a.path.split('/')[2]))].sort()).toEqual([...expected].sort());

@@ -58,6 +58,11 @@ function warnings(stack: Stack): Array<{ path: string; message: string }> {
     .map(w => ({ path: w.id, message: String(w.entry.data) }));
 }
 
+function infos(stack: Stack): Array<{ path: string; message: string }> {
+  return Annotations.fromStack(stack).findInfo('*', Match.anyValue())
+    .map(w => ({ path: w.id, message: String(w.entry.data) }));
+}
+
 describe('the OtelTracing Aspect', () => {
   const stack = newStack();
   nodeFunction(stack, 'PlainCjs');
@@ -116,6 +121,66 @@ describe('the OtelTracing Aspect', () => {
 
   test('no warning when every function can be traced', () => {
     expect(warnings(stack)).toEqual([]);
+  });
+
+  test('the Python function, and it alone, gets an info: its runtime, and that its own SDK must export to the collector', () => {
+    expect(infos(stack)).toEqual([{
+      path: '/TestStack/Python',
+      message: "OtelTracing: function 'TestStack/Python' runs python3.13, which the Node.js preload does not serve, so it gets the collector layer only: " +
+        `its spans appear only if it carries its own OpenTelemetry SDK exporting OTLP/HTTP to the collector at ${C.otlpHttpEndpoint} ` +
+        `(the ${C.env.otlpEndpoint} it is given). Without one the collector receives nothing: ` +
+        'set nodejsOnly on the OtelTracing Aspect, or opt the function out with OtelTracing.exclude().',
+    }]);
+  });
+});
+
+describe('nodejsOnly', () => {
+  function synth(nodejsOnly: boolean | undefined) {
+    const stack = newStack();
+    nodeFunction(stack, 'Node');
+    pythonFunction(stack, 'Python');
+    new LambdaFunction(stack, 'Custom', { runtime: Runtime.PROVIDED_AL2023, handler: 'bootstrap', code: Code.fromAsset(path.join(__dirname, 'fixtures', 'handlers')) });
+    Aspects.of(stack).add(new OtelTracing({ nodejsOnly }));
+    return { stack, template: Template.fromStack(stack) };
+  }
+
+  test('true: functions of other runtimes are left as they are, without a word; Node.js functions are traced', () => {
+    const { stack, template } = synth(true);
+    for (const id of ['Python', 'Custom']) {
+      const props = fnProps(template, id);
+      expect(props.Layers).toBeUndefined();
+      expect(props.Environment).toBeUndefined();
+      expect(props.TracingConfig).toBeUndefined();
+    }
+    expect(fnProps(template, 'Node').Layers).toHaveLength(2);
+    expect(warnings(stack)).toEqual([]);
+    expect(infos(stack)).toEqual([]);
+  });
+
+  test('unset (false): every runtime is traced, each function of another runtime named in an info', () => {
+    const { stack, template } = synth(undefined);
+    expect(fnProps(template, 'Python').Layers).toHaveLength(1);
+    expect(fnProps(template, 'Custom').Layers).toHaveLength(1);
+    expect(infos(stack).map(i => i.path)).toEqual(['/TestStack/Python', '/TestStack/Custom']);
+    expect(infos(stack)[1].message).toMatch(/^OtelTracing: function 'TestStack\/Custom' runs provided.al2023, which the Node.js preload does not serve/);
+  });
+
+  test('a container image (runtime unknown) is still warned about', () => {
+    const stack = newStack();
+    new DockerImageFunction(stack, 'Image', { code: DockerImageCode.fromImageAsset(path.join(__dirname, 'fixtures', 'image')) });
+    Aspects.of(stack).add(new OtelTracing({ nodejsOnly: true }));
+    Template.fromStack(stack);
+    expect(warnings(stack).map(w => w.path)).toEqual(['/TestStack/Image']);
+  });
+
+  test('OtelTracing.addToFunction traces a Python function whatever the Aspect says', () => {
+    const stack = newStack();
+    const fn = pythonFunction(stack, 'Python');
+    OtelTracing.addToFunction(fn);
+    Aspects.of(stack).add(new OtelTracing({ nodejsOnly: true }));
+    const props = fnProps(Template.fromStack(stack), 'Python');
+    expect(props.Layers).toHaveLength(1);
+    expect(props.Environment.Variables[C.env.otlpEndpoint]).toBe(C.otlpHttpEndpoint);
   });
 });
 
