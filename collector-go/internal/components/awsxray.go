@@ -29,12 +29,17 @@ import (
 // TraceSegmentDocuments, "Array Members: Maximum number of 50 items").
 const maxDocumentsPerPutTraceSegments = 50
 
-// maxRounds bounds how often one Send offers X-Ray the segments it listed
-// as UnprocessedTraceSegments with a transient error code; roundBackoff is
-// the wait before the second round, doubled for each further one.
+// One Send offers X-Ray again, in further rounds, the batches that failed
+// for a transient reason (throttling, 5xx, a connection broken before the
+// answer) and the segments X-Ray listed as UnprocessedTraceSegments with a
+// transient error code: at most the exporter's max_retries more rounds,
+// capped at maxExtraRounds; roundBackoff is the wait before the second
+// round, doubled for each further one. This is the sender's only retry
+// policy: the AWS SDK's own retries are off for PutTraceSegments, so a body
+// X-Ray receives twice is always a retry counted in RetriedCalls.
 const (
-	maxRounds    = 3
-	roundBackoff = 50 * time.Millisecond
+	maxExtraRounds = 5
+	roundBackoff   = 50 * time.Millisecond
 )
 
 // The collector-contrib translator and AWS session set-up, which the awsxray
@@ -101,6 +106,8 @@ type xraySender struct {
 	workers  int
 	logger   *zap.Logger
 	makeDocs func(ptrace.Span, pcommon.Resource) ([]string, error)
+	// rounds is how often one Send offers a batch at most.
+	rounds int
 }
 
 func newXRaySender(ctx context.Context, set exporter.Settings, cfg component.Config) (Sender, error) {
@@ -112,11 +119,19 @@ func newXRaySender(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return newXRaySenderWithClient(x, xray.NewFromConfig(awsCfg), set.Logger), nil
+	return newXRaySenderWithClient(x, xray.NewFromConfig(awsCfg, withoutSDKRetries), set.Logger), nil
+}
+
+// withoutSDKRetries makes every PutTraceSegments one attempt: the sender
+// retries by its own policy, and counts what it sends again.
+func withoutSDKRetries(o *xray.Options) {
+	o.Retryer = aws.NopRetryer{}
+	o.RetryMaxAttempts = 1
 }
 
 func newXRaySenderWithClient(cfg *awsxrayexporter.Config, client putTraceSegments, logger *zap.Logger) *xraySender {
-	s := &xraySender{cfg: cfg, client: client, workers: max(1, cfg.AWSSessionSettings.NumberOfWorkers), logger: logger}
+	s := &xraySender{cfg: cfg, client: client, workers: max(1, cfg.AWSSessionSettings.NumberOfWorkers), logger: logger,
+		rounds: 1 + min(max(cfg.AWSSessionSettings.MaxRetries, 0), maxExtraRounds)}
 	// The exporter's feature gate awsxray.skiptimestampvalidation, read once
 	// by its factory into an unexported field.
 	if f := reflect.ValueOf(cfg).Elem().FieldByName("skipTimestampValidation"); f.IsValid() && f.Kind() == reflect.Bool {
@@ -161,12 +176,16 @@ func (s *xraySender) Send(ctx context.Context, td ptrace.Traces) SendResult {
 	}
 	pending := items
 	for round := 1; len(pending) > 0; round++ {
+		callsBefore := res.Calls
 		again, keep, stop := s.round(ctx, pending, &res)
+		if round > 1 {
+			res.RetriedCalls += res.Calls - callsBefore
+		}
 		for _, it := range keep {
 			retry = append(retry, it.ref)
 		}
 		pending = again
-		if stop || round == maxRounds || len(pending) == 0 || !sleep(ctx, roundBackoff<<(round-1)) {
+		if stop || round >= s.rounds || len(pending) == 0 || !sleep(ctx, roundBackoff<<(round-1)) {
 			break
 		}
 	}
@@ -272,12 +291,16 @@ func (s *xraySender) call(ctx context.Context, batch []item) (stored int, retryN
 		switch {
 		case errors.Is(err, errPanicked):
 			dropped[DropPanic] += len(batch)
-		case retryable(err):
+		case retryable(err) && (ctx.Err() != nil || IsUnreachable(err)):
+			// Cut off by the deadline, or X-Ray cannot be reached: for
+			// a later flush.
 			retryLater = batch
+		case retryable(err):
+			retryNow = batch
 		default:
 			dropped[DropRejected] += len(batch)
 		}
-		return 0, nil, retryLater, dropped, err
+		return 0, retryNow, retryLater, dropped, err
 	}
 	unprocessed := map[string]string{}
 	if out != nil {

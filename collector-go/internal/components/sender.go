@@ -43,8 +43,10 @@ type SendResult struct {
 	// Dropped counts the spans lost, by reason.
 	Dropped map[string]int
 	// Calls is the number of calls made; FailedCalls failed; Unsent were
-	// not made (the deadline had passed or the endpoint cannot be reached).
-	Calls, FailedCalls, Unsent int
+	// not made (the deadline had passed or the endpoint cannot be reached);
+	// RetriedCalls, among Calls, sent again what an earlier call of the
+	// same Send did not deliver.
+	Calls, FailedCalls, Unsent, RetriedCalls int
 	// Repairs counts the documents changed to follow the destination's
 	// rules, by what was changed.
 	Repairs map[string]int

@@ -72,8 +72,10 @@ type ExporterResult struct {
 	Dropped map[string]int
 	// Retained spans failed for a transient reason and wait for the next flush.
 	Retained int
-	// Calls made, FailedCalls among them, UnsentCalls not made.
-	Calls, FailedCalls, UnsentCalls int
+	// Calls made, FailedCalls among them, UnsentCalls not made;
+	// RetriedCalls, among Calls, sent again what an earlier call of the
+	// flush did not deliver.
+	Calls, FailedCalls, UnsentCalls, RetriedCalls int
 	// Repairs counts documents changed to follow the destination's rules.
 	Repairs map[string]int
 	// Err is the first error of the flush.
@@ -361,7 +363,7 @@ func (p *Pipeline) Flush(ctx context.Context, fields ...zap.Field) FlushResult {
 		}
 		er := &result.Exporters[i]
 		er.Exported, er.Dropped, er.Repairs, er.Err = sr.Stored, sr.Dropped, sr.Repairs, sr.Err
-		er.Calls, er.FailedCalls, er.UnsentCalls = sr.Calls, sr.FailedCalls, sr.Unsent
+		er.Calls, er.FailedCalls, er.UnsentCalls, er.RetriedCalls = sr.Calls, sr.FailedCalls, sr.Unsent, sr.RetriedCalls
 		if sr.RetrySpans > 0 {
 			evicted := p.buffer.Retain(i, sr.Retry, sr.RetrySpans)
 			er.Retained = sr.RetrySpans - evicted
@@ -427,7 +429,7 @@ func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
 		all = append(all, zap.Any("dropped_reasons", reasons))
 	}
 	var errs []error
-	failed, unsent := 0, 0
+	failed, unsent, retried := 0, 0, 0
 	repairs := map[string]int{}
 	for _, e := range r.Exporters {
 		if e.Err != nil {
@@ -435,12 +437,16 @@ func (p *Pipeline) log(r FlushResult, fields []zap.Field) {
 		}
 		failed += e.FailedCalls
 		unsent += e.UnsentCalls
+		retried += e.RetriedCalls
 		for k, v := range e.Repairs {
 			repairs[k] += v
 		}
 	}
 	if failed > 0 || unsent > 0 {
 		all = append(all, zap.Int("failed_batches", failed), zap.Int("unattempted_batches", unsent))
+	}
+	if retried > 0 {
+		all = append(all, zap.Int("retried_batches", retried))
 	}
 	if len(repairs) > 0 {
 		all = append(all, zap.Any("repaired_documents", repairs))

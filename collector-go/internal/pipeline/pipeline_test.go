@@ -199,6 +199,13 @@ func TestXRayThrottlingAndServerErrorsAreRetriedInsideTheDeadline(t *testing.T) 
 			if r.xray.Calls() != 2 {
 				t.Errorf("X-Ray calls = %d, want 2 (one failure, one retry)", r.xray.Calls())
 			}
+			// The retry is the sender's own, counted: the AWS SDK does not retry below it.
+			if got := res.Exporters[0].RetriedCalls; got != 1 {
+				t.Errorf("retried calls = %d, want the 1 X-Ray received twice", got)
+			}
+			if entries := r.logs.FilterField(zap.Int("retried_batches", 1)).All(); len(entries) != 1 {
+				t.Errorf("want one flush line with retried_batches=1, got %v", r.logs.All())
+			}
 		})
 	}
 }
