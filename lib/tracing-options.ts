@@ -25,8 +25,9 @@ export interface OtelTracingSettings {
    * The service name of the function's spans (`OTEL_SERVICE_NAME`), which names its segments
    * in X-Ray. Every OpenTelemetry SDK reads it, so it applies to functions of any runtime.
    *
-   * @default - the function name: `functionName` when set, otherwise the name Lambda
-   * generates, read at run time
+   * @default - the function name, for every runtime: `functionName` when set, otherwise the
+   * name Lambda generates, read at run time (`AWS_LAMBDA_FUNCTION_NAME`) by the preload for
+   * Node.js and by the collector for other runtimes, whose SDK names spans `unknown_service`
    */
   readonly serviceName?: string;
 

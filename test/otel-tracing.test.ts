@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -131,6 +132,32 @@ describe('the OtelTracing Aspect', () => {
         `(the ${C.env.otlpEndpoint} it is given). Without one the collector receives nothing: ` +
         'set nodejsOnly on the OtelTracing Aspect, or opt the function out with OtelTracing.exclude().',
     }]);
+  });
+});
+
+describe('the service name when none is known at synth time', () => {
+  test.each([
+    ['Node.js', (scope: Construct) => nodeFunction(scope, 'Fn')],
+    ['Python', (scope: Construct) => pythonFunction(scope, 'Fn')],
+    ['a custom runtime', (scope: Construct) => new LambdaFunction(scope, 'Fn', {
+      runtime: Runtime.PROVIDED_AL2023, handler: 'bootstrap', code: Code.fromAsset(path.join(__dirname, 'fixtures', 'handlers')),
+    })],
+  ])('%s: OTEL_SERVICE_NAME is left unset, for the preload or the collector to name the spans from AWS_LAMBDA_FUNCTION_NAME', (_name, make) => {
+    const stack = newStack();
+    make(stack);
+    Aspects.of(stack).add(new OtelTracing());
+    const variables = fnProps(Template.fromStack(stack), 'Fn').Environment.Variables;
+    expect(variables[C.env.otlpEndpoint]).toBe(C.otlpHttpEndpoint);
+    expect(variables).not.toHaveProperty(C.env.serviceName);
+  });
+
+  test('the README and the serviceName default say the fallback holds for every runtime', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');
+    const row = readme.split('\n').find(line => line.startsWith('| `serviceName` |'));
+    expect(row).toMatch(/AWS_LAMBDA_FUNCTION_NAME.*for every runtime/);
+    expect(row).toMatch(/by the collector for other runtimes/);
+    const options = fs.readFileSync(path.join(__dirname, '..', 'lib', 'tracing-options.ts'), 'utf-8');
+    expect(options).toMatch(/@default - the function name, for every runtime[^@]*by the collector for other runtimes/);
   });
 });
 
