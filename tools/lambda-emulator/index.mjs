@@ -7,6 +7,7 @@ export { startLocalApp, invokeUrlInside } from './src/local-app.mjs';
 
 // The Lambda service, execution environments and the APIs they serve.
 export { LambdaService, INVOKE_PORT_INSIDE, eventStreamMessage, parseEventStream, postInvoke, postInvokeWithResponseStream, validateHostPorts } from './src/emulator/lambda-service.mjs';
+export { cpuQuotaMicros, DEFAULT_CPU_PERIOD_MICROS, EnvironmentCgroup, joinCommand, resourceLimits, VCPU_MEMORY_MB } from './src/emulator/cgroup.mjs';
 export { crashError, ExecutionEnvironment, RUNTIME_API_ADDRESS } from './src/emulator/execution-environment.mjs';
 export { RuntimeApi } from './src/emulator/runtime-api.mjs';
 export { ExtensionsApi } from './src/emulator/extensions-api.mjs';

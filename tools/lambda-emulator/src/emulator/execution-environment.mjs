@@ -21,6 +21,7 @@ import { ExtensionsApi } from './extensions-api.mjs';
 import { RuntimeApi } from './runtime-api.mjs';
 import { TelemetryApi } from './telemetry-api.mjs';
 import { Sandbox } from './sandbox.mjs';
+import { EnvironmentCgroup } from './cgroup.mjs';
 import { deferred, sendError, withTimeout } from './http-util.mjs';
 
 /** The Init phase limit. */
@@ -45,6 +46,7 @@ export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
  * @property {(entry: LogEntry) => void} [onLog]
  * @property {string[]} [hostPaths]                host paths the runtime reads (loader hook, provided node_modules)
  * @property {boolean} [telemetryApi]               false: subscriptions get 202 "not supported", as under aws-lambda-rie
+ * @property {ReturnType<import('./cgroup.mjs').resourceLimits>} [limits]   CPU share and memory limit (cgroup.mjs)
  *
  * @typedef {{time: number, source: string, line: string, framed?: boolean}} LogEntry
  */
@@ -114,6 +116,11 @@ export class ExecutionEnvironment {
       hostPaths: this.options.hostPaths,
       log: (line) => this.log('emulator', line),
     });
+    // Lambda's CPU share and memory limit: every runtime and extension process joins the groups.
+    if (this.options.limits) {
+      this.cgroup = EnvironmentCgroup.create(`${process.pid}-${this.id}`, this.options.limits, { log: (line) => this.log('emulator', line) });
+      if (this.cgroup) this.log('emulator', describeLimits(this.cgroup));
+    }
     this.telemetryApi.emit('platform.initStart', { initializationType: 'on-demand', phase: 'init', functionName: fn.name, functionVersion: '$LATEST' });
 
     const failed = deferred();
@@ -128,8 +135,8 @@ export class ExecutionEnvironment {
     const registered = await withTimeout(Promise.race([this.extensionsApi.whenRegistered(extensionNames.length).then(() => undefined), failed.promise]), INIT_LIMIT_MS);
     let error = registered.timedOut ? { errorType: 'Extension.InitTimeout', errorMessage: `extensions ${extensionNames.join(', ')} did not all register within ${INIT_LIMIT_MS} ms` } : registered.value;
     if (!error) {
-      this.#startProcess('runtime', this.options.runtimeCommand, '/var/task', (code, signal) => {
-        failed.resolve({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: init Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}` });
+      this.#startProcess('runtime', this.options.runtimeCommand, '/var/task', (code, signal, crash) => {
+        failed.resolve({ errorType: crash.oom ? 'Runtime.OutOfMemory' : 'Runtime.ExitError', errorMessage: `RequestId: init Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}` });
       });
       const ready = Promise.all([this.runtimeApi.whenWaitingForNext(), this.extensionsApi.whenAllIdle()]).then(() => undefined);
       const runtimeInitError = this.runtimeApi.whenInitError().then((body) => initErrorFromBody(body));
@@ -147,6 +154,8 @@ export class ExecutionEnvironment {
       return error;
     }
     this.extensionsApi.registrationOpen = false;
+    // Init may have had a burst (initCpu: 'burst'); invocations get the memory size's share.
+    this.cgroup?.applyInvokeShare();
     await this.#freeze();
     this.phase = 'ready';
     return undefined;
@@ -290,6 +299,10 @@ export class ExecutionEnvironment {
       await this.sandbox.destroy();
       await withTimeout(Promise.all([...this.processes.values()].map((p) => p.exited)), 2000);
     }
+    if (this.cgroup) {
+      const left = await this.cgroup.remove();
+      if (left.length > 0) this.log('emulator', `could not remove cgroups ${left.join(', ')}: a process is still in them`);
+    }
     this.runtimeApi?.close();
     this.extensionsApi?.close();
     this.telemetryApi?.close();
@@ -310,7 +323,8 @@ export class ExecutionEnvironment {
       durationMs,
       billedDurationMs: Math.ceil(durationMs),
       memorySizeMB: this.fn.memorySize,
-      maxMemoryUsedMB: this.fn.memorySize,
+      // The environment's peak, from its memory group when it has one.
+      maxMemoryUsedMB: this.cgroup?.dirs.memory ? Math.ceil(this.cgroup.maxMemoryBytes() / (1024 * 1024)) : this.fn.memorySize,
     };
     if (this.invocations.length === 1) metrics.initDurationMs = this.initDurationMs;
     return metrics;
@@ -335,7 +349,7 @@ export class ExecutionEnvironment {
     // _LAMBDA_TELEMETRY_LOG_FD, when the function definition asks for it (telemetryLogFd).
     const framed = name === 'runtime' && this.fn.telemetryLogFd === true;
     const env = framed ? { ...this.options.env, [TELEMETRY_LOG_FD_ENV]: '3' } : this.options.env;
-    const child = this.sandbox.spawn(argv, { env, cwd, extraPipe: framed, onLine: (_stream, line) => this.log(name, line) });
+    const child = this.sandbox.spawn(argv, { env, cwd, extraPipe: framed, cgroupProcs: this.cgroup?.procsFiles, onLine: (_stream, line) => this.log(name, line) });
     if (framed) readLogFrames(child.stdio[3], (message) => this.log(name, message, { framed: true }));
     const exited = deferred();
     const entry = { name, child, exited: exited.promise, exitCode: undefined };
@@ -350,11 +364,17 @@ export class ExecutionEnvironment {
       // for an extension that exits cleanly.
       const detail = signal ? `signal: ${SIGNAL_NAMES[signal] ?? signal}` : (code === 0 && name !== 'runtime' ? 'exit code 0' : `exit status ${code}`);
       const crash = { process: name, detail };
+      // Killed by the kernel's OOM killer in the environment's memory group: Lambda's
+      // Runtime.OutOfMemory, whichever process the killer chose.
+      if (signal === 'SIGKILL' && this.cgroup?.oomKilled()) {
+        crash.oom = true;
+        this.log('emulator', `${name} was killed: the environment went past its memory limit of ${this.fn.memorySize} MB (Runtime.OutOfMemory)`);
+      }
       // The environment is reset at the latest before the next invocation; an invocation in
       // progress fails at once (this.crash).
       this.needsReset ??= crash;
       if (this.phase === 'invoking') this.crash?.resolve({ kind: 'crash', ...crash });
-      onUnexpectedExit(code, signal);
+      onUnexpectedExit(code, signal, crash);
     });
     return entry;
   }
@@ -412,9 +432,23 @@ function postToSocket(socketPath, url, body) {
  * @param {{process: string, detail: string}} crash
  */
 export function crashError(requestId, crash) {
+  // Lambda's answer when the environment runs out of memory:
+  // {"errorType":"Runtime.OutOfMemory","errorMessage":"RequestId: <id> Error: Runtime exited with error: signal: killed"}
+  if (crash.oom) return { errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${crash.detail}` };
   return crash.process === 'runtime'
     ? { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${crash.detail}` }
     : { errorType: 'Extension.Crash', errorMessage: `RequestId: ${requestId} Error: ${crash.detail}` };
+}
+
+/** One log line: the limits an environment runs with. */
+function describeLimits(cgroup) {
+  const { limits } = cgroup;
+  const parts = [];
+  if (cgroup.dirs.cpu) {
+    parts.push(`CPU share ${limits.cpuQuotaMicros} µs per ${limits.cpuPeriodMicros} µs period (${((100 * limits.cpuQuotaMicros) / limits.cpuPeriodMicros).toFixed(1)}% of one CPU), Init ${limits.initCpu === 'burst' ? 'without the quota' : 'with the same share'}`);
+  }
+  if (cgroup.dirs.memory) parts.push(`memory limit ${limits.memoryBytes / (1024 * 1024)} MB`);
+  return `limits: ${parts.join('; ')}`;
 }
 
 /** The variable naming the runtime's telemetry log descriptor. */

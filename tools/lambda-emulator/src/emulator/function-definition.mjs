@@ -17,6 +17,11 @@
  * @property {string} [logGroup]             LoggingConfig.LogGroup: AWS_LAMBDA_LOG_GROUP_NAME
  * @property {boolean} [telemetryLogFd]      the runtime gets _LAMBDA_TELEMETRY_LOG_FD and writes its log
  *   lines as frames there, as Lambda's managed runtimes do; otherwise to stdout
+ * @property {boolean|'if-available'} [cpuShare]   Lambda's CPU share for memorySize (cgroup v1 cpu quota);
+ *   over the service's default (cgroup.mjs)
+ * @property {boolean|'if-available'} [memoryLimit] memory limited to memorySize (cgroup v1 memory)
+ * @property {number} [cpuPeriodMicros]   CFS period of the CPU share (default 100,000)
+ * @property {'burst'|'share'} [initCpu]  Init without the quota (default) or with the share
  * @property {string} region
  * @property {string} accountId
  * @property {string} arn

@@ -22,6 +22,7 @@ import { defineFunction, isPythonRuntime, lambdaEnvironment, nodeMajor } from '.
 import { formatTraceHeader, newSegmentId, newTraceId, parseTraceHeader, traceparentToTraceHeader } from './xray-trace-header.mjs';
 import { lambdaServiceSegments, putSegments } from './lambda-service-segments.mjs';
 import { readBody, sendError } from './http-util.mjs';
+import { EnvironmentCgroup, resourceLimits } from './cgroup.mjs';
 
 /** Port of the Invoke API inside every environment. */
 export const INVOKE_PORT_INSIDE = 9002;
@@ -40,12 +41,21 @@ const STREAMING_INVOKE_PATH = /^\/2021-11-15\/functions\/([^/]+)\/response-strea
  * @property {boolean} [telemetryApi]   false: answer Telemetry API subscriptions with 202 "not supported"
  * @property {number[]} [hostPorts]     TCP ports of servers on the host's 127.0.0.1 (databases a handler
  *   queries) that every environment reaches on its own 127.0.0.1 at the same port number
+ * @property {boolean|'if-available'} [cpuShare]   default for every function: run each environment with
+ *   Lambda's CPU share for its memory size (cgroup v1 cpu quota); 'if-available' warns and runs
+ *   without it where cgroups are not writable. Default false.
+ * @property {boolean|'if-available'} [memoryLimit]  default for every function: limit each environment's
+ *   memory to memorySize (cgroup v1 memory); going past it is Runtime.OutOfMemory. Default false.
+ * @property {number} [cpuPeriodMicros]   CFS period of the CPU share, 1,000-1,000,000 µs. Default 100,000.
+ * @property {'burst'|'share'} [initCpu]  Init without the quota ('burst', default) or with the share
  */
 
 export class LambdaService {
   /** @param {LambdaServiceOptions} options */
   constructor(options) {
     validateHostPorts(options.hostPorts);
+    // Checked now, so a bad value fails here and not at the first invocation.
+    resourceLimits({ memorySize: 128 }, options, 'LambdaService options');
     this.options = options;
     this.functions = new Map();
     this.current = new Map();
@@ -62,6 +72,12 @@ export class LambdaService {
   /** Adds a function. @param {Parameters<typeof defineFunction>[0]} input */
   register(input) {
     const fn = defineFunction(input);
+    fn.limits = resourceLimits(fn, this.options);
+    // A limit that must hold (true, not 'if-available') fails here when cgroups are not writable.
+    if (fn.limits.cpuShare === true || fn.limits.memoryLimit === true) {
+      const strict = { ...fn.limits, cpuShare: fn.limits.cpuShare === true, memoryLimit: fn.limits.memoryLimit === true };
+      EnvironmentCgroup.create(`${process.pid}-probe`, strict, { log: () => {} })?.removeNow();
+    }
     this.functions.set(fn.name, fn);
     this.history.set(fn.name, []);
     return fn;
@@ -292,9 +308,12 @@ export class LambdaService {
     }
     forwards.push(...this.hostPortSockets);
     const overrides = this.options.environmentOverrides?.(fn, inside) ?? {};
+    const processEnv = lambdaEnvironment(fn, { runtimeApi: RUNTIME_API_ADDRESS, credentials: this.credentials, overrides });
+    const limited = fn.limits && (fn.limits.cpuShare || fn.limits.memoryLimit);
     const env = new ExecutionEnvironment({
       fn,
-      env: lambdaEnvironment(fn, { runtimeApi: RUNTIME_API_ADDRESS, credentials: this.credentials, overrides }),
+      env: processEnv,
+      limits: limited ? fn.limits : undefined,
       optDir,
       runtimeDir: runtime.runtimeDir,
       nodeDir: runtime.langDir,

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deferred, withTimeout } from './http-util.mjs';
+import { joinCommand } from './cgroup.mjs';
 
 /** Names the sandbox's /etc/hosts maps to 127.0.0.1. */
 const LOOPBACK_NAMES = new Set(['localhost', 'sandbox.localdomain', 'sandbox']);
@@ -117,11 +118,15 @@ export class Sandbox {
    * (the forwarders, whose Unix sockets live on the host).
    * @param {string[]} argv
    * `extraPipe` gives the process one more pipe, as its file descriptor 3 (`child.stdio[3]`).
-   * @param {{env: Record<string,string>, cwd?: string, networkOnly?: boolean, extraPipe?: boolean, onLine: (stream: string, line: string) => void}} options
+   * `cgroupProcs`: cgroup.procs files the process joins before it execs (see cgroup.mjs).
+   * @param {{env: Record<string,string>, cwd?: string, networkOnly?: boolean, extraPipe?: boolean, cgroupProcs?: string[], onLine: (stream: string, line: string) => void}} options
    */
-  spawn(argv, { env, cwd = '/', onLine, networkOnly = false, extraPipe = false }) {
+  spawn(argv, { env, cwd = '/', onLine, networkOnly = false, extraPipe = false, cgroupProcs = [] }) {
     const namespaces = networkOnly ? ['--net'] : ['--mount', '--net', `--wdns=${cwd}`];
-    const child = spawn('nsenter', ['--target', String(this.holder.pid), ...namespaces, '--', ...argv], {
+    // nsenter enters the namespaces and execs argv (no fork without a PID namespace), so the
+    // child's PID is the runtime's or extension's own.
+    const [command, ...args] = joinCommand(cgroupProcs, ['nsenter', '--target', String(this.holder.pid), ...namespaces, '--', ...argv]);
+    const child = spawn(command, args, {
       env,
       stdio: extraPipe ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     });
