@@ -43,6 +43,7 @@ export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
  * @property {string[]} runtimeCommand              argv of the runtime inside the sandbox
  * @property {string} workDir
  * @property {{port: number, socketPath: string}[]} forwards  host services reachable inside
+ * @property {{port: number, socketPath: string}[]} [udpForwards]  UDP services reachable inside (the X-Ray daemon)
  * @property {(entry: LogEntry) => void} [onLog]
  * @property {string[]} [hostPaths]                host paths the runtime reads (loader hook, provided node_modules)
  * @property {boolean} [telemetryApi]               false: subscriptions get 202 "not supported", as under aws-lambda-rie
@@ -113,6 +114,7 @@ export class ExecutionEnvironment {
         '/var/lang': this.options.nodeDir,
       },
       forwards: [{ port: Number(RUNTIME_API_ADDRESS.split(':')[1]), socketPath: apiSocket }, ...this.options.forwards],
+      udpForwards: this.options.udpForwards,
       hostPaths: this.options.hostPaths,
       log: (line) => this.log('emulator', line),
     });

@@ -9,9 +9,10 @@
 //   the runtime streams, then one InvokeComplete
 // The same endpoint is reachable from inside every environment on 127.0.0.1:9002, so one function
 // can call another with a plain fetch, carrying its trace header.
+import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import { createConnection, createServer as createNetServer } from 'node:net';
-import { cpSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -23,6 +24,7 @@ import { formatTraceHeader, newSegmentId, newTraceId, parseTraceHeader, tracepar
 import { lambdaServiceSegments, putSegments } from './lambda-service-segments.mjs';
 import { readBody, sendError } from './http-util.mjs';
 import { EnvironmentCgroup, resourceLimits } from './cgroup.mjs';
+import { daemonSettings, parseDaemonAddress, XRayDaemonStandIn } from './xray-daemon.mjs';
 
 /** Port of the Invoke API inside every environment. */
 export const INVOKE_PORT_INSIDE = 9002;
@@ -48,6 +50,9 @@ const STREAMING_INVOKE_PATH = /^\/2021-11-15\/functions\/([^/]+)\/response-strea
  *   memory to memorySize (cgroup v1 memory); going past it is Runtime.OutOfMemory. Default false.
  * @property {number} [cpuPeriodMicros]   CFS period of the CPU share, 1,000-1,000,000 µs. Default 100,000.
  * @property {'burst'|'share'} [initCpu]  Init without the quota ('burst', default) or with the share
+ * @property {true | {address?: string, endpoint?: string, batchSize?: number, flushIntervalMs?: number, maxDatagramBytes?: number}} [xrayDaemon]
+ *   an X-Ray daemon stand-in (xray-daemon.mjs) at every environment's AWS_XRAY_DAEMON_ADDRESS,
+ *   forwarding to `endpoint` (default: the `xray` endpoint)
  */
 
 export class LambdaService {
@@ -56,6 +61,7 @@ export class LambdaService {
     validateHostPorts(options.hostPorts);
     // Checked now, so a bad value fails here and not at the first invocation.
     resourceLimits({ memorySize: 128 }, options, 'LambdaService options');
+    this.daemonSettings = options.xrayDaemon ? daemonSettings(options.xrayDaemon) : undefined;
     this.options = options;
     this.functions = new Map();
     this.current = new Map();
@@ -72,6 +78,7 @@ export class LambdaService {
   /** Adds a function. @param {Parameters<typeof defineFunction>[0]} input */
   register(input) {
     const fn = defineFunction(input);
+    if (fn.environment.AWS_XRAY_DAEMON_ADDRESS !== undefined) parseDaemonAddress(fn.environment.AWS_XRAY_DAEMON_ADDRESS, `function ${fn.name}: environment.AWS_XRAY_DAEMON_ADDRESS`);
     fn.limits = resourceLimits(fn, this.options);
     // A limit that must hold (true, not 'if-available') fails here when cgroups are not writable.
     if (fn.limits.cpuShare === true || fn.limits.memoryLimit === true) {
@@ -98,6 +105,42 @@ export class LambdaService {
     for (const port of this.options.hostPorts ?? []) {
       this.hostPortSockets.push({ port, socketPath: await this.#bridge(port, `host-${port}.sock`) });
     }
+    if (this.daemonSettings) await this.#startXRayDaemon();
+  }
+
+  /**
+   * The X-Ray daemon stand-in on the host, and the relay from a Unix datagram socket (where every
+   * environment's UDP forwarder sends) to its UDP port: Node.js has no Unix datagram sockets.
+   */
+  async #startXRayDaemon() {
+    const { endpoint, ...settings } = this.daemonSettings;
+    const xray = endpoint ?? this.options.xray?.endpoint;
+    this.xrayDaemon = await XRayDaemonStandIn.start({
+      ...settings,
+      xray: xray ? { endpoint: xray, region: this.options.xray?.region ?? 'us-east-1', credentials: this.credentials } : undefined,
+      log: (line) => this.options.onLog?.({ fn: 'xray-daemon', env: 'host', time: Date.now(), source: 'emulator', line }),
+    });
+    if (!xray) this.xrayDaemon.log('X-Ray daemon stand-in: no X-Ray endpoint: datagrams are counted, not forwarded');
+    this.xrayDaemonSocket = join(this.options.workDir, 'xray-daemon.sock');
+    const relay = () => {
+      rmSync(this.xrayDaemonSocket, { force: true });
+      const child = spawn('socat', ['-u', '-b', '65536', `UNIX-RECV:${this.xrayDaemonSocket}`, `UDP4-SENDTO:127.0.0.1:${this.xrayDaemon.port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr.on('data', (d) => this.xrayDaemon.log(`X-Ray daemon relay: ${d.toString().trim()}`));
+      child.on('error', (err) => this.xrayDaemon.log(`X-Ray daemon relay could not start (is socat installed?): ${err.message}`));
+      // A relay that ends while the service runs is started again.
+      child.on('exit', () => {
+        if (!this.stopping) this.xrayDaemonRelay = relay();
+      });
+      return child;
+    };
+    this.xrayDaemonRelay = relay();
+    for (let i = 0; i < 500 && !existsSync(this.xrayDaemonSocket); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!existsSync(this.xrayDaemonSocket)) throw new Error(`the X-Ray daemon relay did not create ${this.xrayDaemonSocket} (is socat installed?)`);
+  }
+
+  /** Where the environments' AWS_XRAY_DAEMON_ADDRESS points (the daemon stand-in's port), or undefined. */
+  get xrayDaemonAddressInside() {
+    return this.xrayDaemon ? `127.0.0.1:${this.xrayDaemon.port}` : undefined;
   }
 
   /** A Unix socket in the work directory that relays every connection to 127.0.0.1:port on the host. */
@@ -249,6 +292,7 @@ export class LambdaService {
   async settle() {
     await Promise.all([...this.queues.values()]);
     await Promise.all(this.segmentWrites);
+    await this.xrayDaemon?.flush();
   }
 
   /** Runs Shutdown (reason spindown) in every live environment. */
@@ -265,6 +309,9 @@ export class LambdaService {
       await new Promise((resolve) => server.close(() => resolve()));
     }
     this.xrayClient?.destroy();
+    this.stopping = true;
+    this.xrayDaemonRelay?.kill();
+    await this.xrayDaemon?.stop();
   }
 
   /** How the runtime of a function starts: what /var/runtime and /var/lang hold, and the command. */
@@ -307,12 +354,21 @@ export class LambdaService {
       inside.xrayEndpoint = `http://127.0.0.1:${this.options.xray.port}`;
     }
     forwards.push(...this.hostPortSockets);
-    const overrides = this.options.environmentOverrides?.(fn, inside) ?? {};
+    const udpForwards = [];
+    let daemonEnv = {};
+    if (this.xrayDaemon) {
+      udpForwards.push({ port: this.xrayDaemon.port, socketPath: this.xrayDaemonSocket });
+      inside.xrayDaemonAddress = this.xrayDaemonAddressInside;
+      // As Lambda sets them for the X-Ray SDKs and ADOT.
+      daemonEnv = { AWS_XRAY_DAEMON_ADDRESS: inside.xrayDaemonAddress, _AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1', _AWS_XRAY_DAEMON_PORT: String(this.xrayDaemon.port), AWS_XRAY_CONTEXT_MISSING: fn.environment.AWS_XRAY_CONTEXT_MISSING ?? 'LOG_ERROR' };
+    }
+    const overrides = { ...daemonEnv, ...(this.options.environmentOverrides?.(fn, inside) ?? {}) };
     const processEnv = lambdaEnvironment(fn, { runtimeApi: RUNTIME_API_ADDRESS, credentials: this.credentials, overrides });
     const limited = fn.limits && (fn.limits.cpuShare || fn.limits.memoryLimit);
     const env = new ExecutionEnvironment({
       fn,
       env: processEnv,
+      udpForwards,
       limits: limited ? fn.limits : undefined,
       optDir,
       runtimeDir: runtime.runtimeDir,

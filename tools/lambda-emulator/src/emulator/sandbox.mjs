@@ -30,6 +30,8 @@ const MAX_SOCKET_PATH = 107;
  * @property {string} workDir                 host directory for this environment's sockets and files
  * @property {Record<string, string>} mounts  sandbox path -> host directory, bind-mounted read-only
  * @property {{port: number, socketPath: string}[]} forwards  loopback ports inside that reach host sockets
+ * @property {{port: number, socketPath: string}[]} [udpForwards]  loopback UDP ports inside whose datagrams go,
+ *   one by one, to a Unix datagram socket on the host (the X-Ray daemon stand-in's relay)
  * @property {string[]} [hostPaths]            host paths the processes inside read (e.g. a loader hook)
  * @property {(line: string) => void} log
  */
@@ -43,8 +45,9 @@ export class Sandbox {
   }
 
   /** @param {SandboxOptions} options */
-  constructor({ workDir, mounts, forwards, hostPaths = [], log }) {
+  constructor({ workDir, mounts, forwards, udpForwards = [], hostPaths = [], log }) {
     this.workDir = workDir;
+    this.udpForwards = udpForwards;
     this.hostPaths = hostPaths;
     this.mounts = mounts;
     this.forwards = forwards;
@@ -53,6 +56,8 @@ export class Sandbox {
     this.netNs = undefined;
     this.frozen = false;
     this.reverseCount = 0;
+    /** PIDs freeze() leaves running: the UDP relays, which stand for the path to a daemon outside the environment. */
+    this.neverFrozen = new Set();
   }
 
   async #start() {
@@ -109,7 +114,18 @@ export class Sandbox {
       assertSocketPath(socketPath);
       this.#spawnHelper(['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socketPath}`], `forward-${port}`);
     }
-    await Promise.all(this.forwards.map(({ port }) => this.#waitListening(port)));
+    // A datagram is read whole (-b: larger than any UDP payload) and sent on as one datagram.
+    // The relay is not frozen with the environment: what a process sent just before the freeze
+    // reaches the daemon, which Lambda does not freeze either.
+    for (const { port, socketPath } of this.udpForwards) {
+      assertSocketPath(socketPath);
+      const relay = this.#spawnHelper(['socat', '-u', '-b', '65536', `UDP4-RECV:${port},bind=127.0.0.1`, `UNIX-SENDTO:${socketPath}`], `udp-forward-${port}`);
+      this.neverFrozen.add(relay.pid);
+    }
+    await Promise.all([
+      ...this.forwards.map(({ port }) => this.#waitListening(port)),
+      ...this.udpForwards.map(({ port }) => this.#waitListening(port, 'udp')),
+    ]);
   }
 
   /**
@@ -185,7 +201,7 @@ export class Sandbox {
   async freeze() {
     const signalled = new Set();
     for (let round = 0; round < 10; round++) {
-      const fresh = this.pids().filter((pid) => !signalled.has(pid));
+      const fresh = this.pids().filter((pid) => !signalled.has(pid) && !this.neverFrozen.has(pid));
       if (fresh.length === 0) break;
       for (const pid of fresh) {
         signalled.add(pid);
@@ -195,12 +211,12 @@ export class Sandbox {
     this.frozen = true;
     const until = Date.now() + 2000;
     while (Date.now() < until) {
-      const running = this.pids().filter((pid) => !isStopped(pid));
+      const running = this.pids().filter((pid) => !this.neverFrozen.has(pid) && !isStopped(pid));
       if (running.length === 0) return;
       for (const pid of running) signal(pid, 'SIGSTOP');
       await new Promise((r) => setTimeout(r, 1));
     }
-    this.log(`some processes did not stop within 2 s: ${this.pids().filter((pid) => !isStopped(pid)).join(', ')}`);
+    this.log(`some processes did not stop within 2 s: ${this.pids().filter((pid) => !this.neverFrozen.has(pid) && !isStopped(pid)).join(', ')}`);
   }
 
   /** Resumes every process of the environment. */
@@ -239,19 +255,21 @@ export class Sandbox {
     return child;
   }
 
-  async #waitListening(port) {
+  async #waitListening(port, protocol = 'tcp') {
     const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    // LISTEN (0A) for TCP; an unconnected bound UDP socket shows 07.
+    const state = protocol === 'tcp' ? '0A' : '07';
     for (let i = 0; i < 300; i++) {
       try {
-        // /proc/<pid>/net/tcp shows the sockets of that process's network namespace.
-        const table = readFileSync(`/proc/${this.holder.pid}/net/tcp`, 'utf8');
-        if (table.includes(`:${hex} 00000000:0000 0A`)) return;
+        // /proc/<pid>/net/tcp (udp) shows the sockets of that process's network namespace.
+        const table = readFileSync(`/proc/${this.holder.pid}/net/${protocol}`, 'utf8');
+        if (table.includes(`:${hex} 00000000:0000 ${state}`)) return;
       } catch {
         // not yet
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    throw new Error(`forwarder on port ${port} inside the sandbox did not start listening (is socat installed?)`);
+    throw new Error(`${protocol.toUpperCase()} forwarder on port ${port} inside the sandbox did not start listening (is socat installed?)`);
   }
 }
 
