@@ -6,7 +6,7 @@
 export { startLocalApp, invokeUrlInside } from './src/local-app.mjs';
 
 // The Lambda service, execution environments and the APIs they serve.
-export { LambdaService, INVOKE_PORT_INSIDE, eventStreamMessage, parseEventStream, postInvoke, postInvokeWithResponseStream, validateHostPorts } from './src/emulator/lambda-service.mjs';
+export { LambdaService, INVOKE_PORT_INSIDE, eventStreamMessage, parseEventStream, postInvoke, postInvokeWithResponseStream, runtimeNodeOptions, validateHostPorts } from './src/emulator/lambda-service.mjs';
 export { cpuQuotaMicros, DEFAULT_CPU_PERIOD_MICROS, EnvironmentCgroup, joinCommand, resourceLimits, VCPU_MEMORY_MB } from './src/emulator/cgroup.mjs';
 export { DAEMON_BATCH_SIZE, DAEMON_FLUSH_INTERVAL_MS, DAEMON_MAX_DATAGRAM_BYTES, daemonSettings, parseDaemonAddress, XRayDaemonStandIn } from './src/emulator/xray-daemon.mjs';
 export { decodeExportTraceServiceRequest, spanToSegmentDocument } from './src/emulator/otlp-to-xray.mjs';

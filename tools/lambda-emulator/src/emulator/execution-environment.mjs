@@ -44,6 +44,7 @@ export const RUNTIME_API_ADDRESS = '127.0.0.1:9001';
  * @property {string} workDir
  * @property {{port: number, socketPath: string}[]} forwards  host services reachable inside
  * @property {{port: number, socketPath: string}[]} [udpForwards]  UDP services reachable inside (the X-Ray daemon)
+ * @property {Record<string,string>} [runtimeEnv]   variables for the runtime process only, over `env`
  * @property {(entry: LogEntry) => void} [onLog]
  * @property {string[]} [hostPaths]                host paths the runtime reads (loader hook, provided node_modules)
  * @property {boolean} [telemetryApi]               false: subscriptions get 202 "not supported", as under aws-lambda-rie
@@ -350,7 +351,8 @@ export class ExecutionEnvironment {
     // Lambda's managed runtimes write each log line as one frame to the descriptor named in
     // _LAMBDA_TELEMETRY_LOG_FD, when the function definition asks for it (telemetryLogFd).
     const framed = name === 'runtime' && this.fn.telemetryLogFd === true;
-    const env = framed ? { ...this.options.env, [TELEMETRY_LOG_FD_ENV]: '3' } : this.options.env;
+    const base = name === 'runtime' ? { ...this.options.env, ...this.options.runtimeEnv } : this.options.env;
+    const env = framed ? { ...base, [TELEMETRY_LOG_FD_ENV]: '3' } : base;
     const child = this.sandbox.spawn(argv, { env, cwd, extraPipe: framed, cgroupProcs: this.cgroup?.procsFiles, onLine: (_stream, line) => this.log(name, line) });
     if (framed) readLogFrames(child.stdio[3], (message) => this.log(name, message, { framed: true }));
     const exited = deferred();

@@ -332,7 +332,9 @@ export class LambdaService {
     return {
       runtimeDir: runtime.runtimeDir,
       langDir: runtime.nodeDir,
-      command: ['/var/lang/bin/node', '--import', this.options.runtimeHook, '/var/runtime/index.mjs'],
+      command: ['/var/lang/bin/node', '/var/runtime/index.mjs'],
+      // The NODE_PATH hook comes before the function's own NODE_OPTIONS imports.
+      runtimeEnv: (env) => ({ NODE_OPTIONS: runtimeNodeOptions(this.options.runtimeHook, env.NODE_OPTIONS) }),
       hostPaths: [this.options.runtimeHook, realpathSync(join(runtime.runtimeDir, 'node_modules'))],
     };
   }
@@ -364,16 +366,20 @@ export class LambdaService {
     }
     const overrides = { ...daemonEnv, ...(this.options.environmentOverrides?.(fn, inside) ?? {}) };
     const processEnv = lambdaEnvironment(fn, { runtimeApi: RUNTIME_API_ADDRESS, credentials: this.credentials, overrides });
+    // Lambda starts the runtime through AWS_LAMBDA_EXEC_WRAPPER when it is set: `<wrapper> <runtime command>`
+    // (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-modify.html#runtime-wrapper).
+    const wrapper = processEnv.AWS_LAMBDA_EXEC_WRAPPER;
     const limited = fn.limits && (fn.limits.cpuShare || fn.limits.memoryLimit);
     const env = new ExecutionEnvironment({
       fn,
       env: processEnv,
+      runtimeEnv: runtime.runtimeEnv?.(processEnv),
       udpForwards,
       limits: limited ? fn.limits : undefined,
       optDir,
       runtimeDir: runtime.runtimeDir,
       nodeDir: runtime.langDir,
-      runtimeCommand: runtime.command,
+      runtimeCommand: wrapper ? [wrapper, ...runtime.command] : runtime.command,
       hostPaths: runtime.hostPaths,
       workDir,
       forwards,
@@ -454,6 +460,24 @@ function errorDetails(result) {
     // not JSON: as it is
   }
   return { ErrorCode: result.errorType ?? 'Unhandled', ErrorDetails: details };
+}
+
+/**
+ * NODE_OPTIONS for a Node.js runtime process: the emulator's NODE_PATH hook first, then the
+ * function's own options, so their `--import`s resolve bare specifiers through NODE_PATH as on
+ * Lambda. The hook takes itself out of process.env.NODE_OPTIONS when it loads.
+ * @param {string} hookPath   runtime-hooks/node-path-resolution.mjs
+ * @param {string} [nodeOptions]  the function's NODE_OPTIONS
+ */
+export function runtimeNodeOptions(hookPath, nodeOptions) {
+  let path = hookPath;
+  try {
+    path = realpathSync(hookPath);
+  } catch {
+    // as given
+  }
+  const own = `--import ${JSON.stringify(path)}`;
+  return nodeOptions ? `${own} ${nodeOptions}` : own;
 }
 
 /**
