@@ -84,6 +84,7 @@ func TestVersionPrintsCollectorAndComponentVersions(t *testing.T) {
 		"go.opentelemetry.io/collector/component v1.",
 		"otlp      go.opentelemetry.io/collector/receiver/otlpreceiver v0.",
 		"awsxray   github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter v0.",
+		"awsxray_daemon github.com/cdk-lambda-otel-xray/collector-go/internal/components ",
 		"otlphttp  go.opentelemetry.io/collector/exporter/otlphttpexporter v0.",
 		"debug     go.opentelemetry.io/collector/exporter/debugexporter v0.",
 		"sigv4auth github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension v0.",

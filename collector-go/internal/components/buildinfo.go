@@ -28,7 +28,9 @@ func BuildInfo() component.BuildInfo {
 // version and the versions of the collector modules compiled into it.
 func Describe() string {
 	deps := map[string]string{}
+	mainModule := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
+		mainModule = info.Main.Path
 		for _, d := range info.Deps {
 			v := d.Version
 			if d.Replace != nil {
@@ -40,6 +42,9 @@ func Describe() string {
 	version := func(path string) string {
 		if v, ok := deps[path]; ok {
 			return v
+		}
+		if mainModule != "" && strings.HasPrefix(path, mainModule+"/") {
+			return Version // a component of this distribution
 		}
 		return "(not in build info)"
 	}

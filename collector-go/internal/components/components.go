@@ -25,6 +25,7 @@ func table() []entry {
 	return []entry{
 		{receiver: otlpreceiver.NewFactory(), module: "go.opentelemetry.io/collector/receiver/otlpreceiver"},
 		{exporter: awsxrayexporter.NewFactory(), module: "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter", policy: awsxrayPolicy},
+		{exporter: newDaemonFactory(), module: "github.com/cdk-lambda-otel-xray/collector-go/internal/components", policy: daemonPolicy},
 		{exporter: otlphttpexporter.NewFactory(), module: "go.opentelemetry.io/collector/exporter/otlphttpexporter"},
 		{exporter: debugexporter.NewFactory(), module: "go.opentelemetry.io/collector/exporter/debugexporter"},
 		{extension: sigv4authextension.NewFactory(), module: "github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension"},

@@ -20,7 +20,7 @@ func TestFactoriesComeFromTheTableUnderTheirTypeAndFormerType(t *testing.T) {
 	f := New()
 	for kind, tt := range map[string]struct{ got, want []string }{
 		"receivers":  {typeNames(f.Receivers), []string{"otlp"}},
-		"exporters":  {typeNames(f.Exporters), []string{"awsxray", "debug", "otlp_http", "otlphttp"}},
+		"exporters":  {typeNames(f.Exporters), []string{"awsxray", "awsxray_daemon", "debug", "otlp_http", "otlphttp"}},
 		"extensions": {typeNames(f.Extensions), []string{"sigv4auth"}},
 	} {
 		if !slices.Equal(tt.got, tt.want) {
@@ -49,7 +49,7 @@ func TestModulesListEveryTableEntryUnderTheTypeConfigsUse(t *testing.T) {
 	for _, m := range Modules() {
 		got = append(got, m.Kind+" "+m.Type.String())
 	}
-	want := []string{"receiver otlp", "exporter awsxray", "exporter otlphttp", "exporter debug", "extension sigv4auth"}
+	want := []string{"receiver otlp", "exporter awsxray", "exporter awsxray_daemon", "exporter otlphttp", "exporter debug", "extension sigv4auth"}
 	if !slices.Equal(got, want) {
 		t.Errorf("modules = %v, want %v", got, want)
 	}

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,5 +113,40 @@ service:
 	}
 	if len(logs.FilterMessage("Traces").All()) == 0 {
 		t.Error("debug exporter logged nothing")
+	}
+}
+
+func TestTheDaemonExporterHandsAFlushToTheXRayDaemonWithoutWaitingForAnAnswer(t *testing.T) {
+	daemon, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer daemon.Close()
+	addr := testsupport.FreeLoopbackAddr(t)
+	uri := fmt.Sprintf("yaml:receivers: {otlp: {protocols: {http: {endpoint: '%s'}}}}\n"+
+		"exporters: {awsxray_daemon: {endpoint: '%s'}}\n"+
+		"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray_daemon]}}}", addr, daemon.LocalAddr())
+	p, err := StartFromURI(context.Background(), uri, Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	td, _ := testsupport.NewTrace(4)
+	testsupport.PostOTLP(t, addr, td)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if res := p.Flush(ctx); res.Exported() != 3 || res.Dropped() != 0 {
+		t.Fatalf("flush = %+v, want 3 handed to the daemon", res)
+	}
+	buf := make([]byte, 70_000)
+	for i := 0; i < 3; i++ {
+		_ = daemon.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := daemon.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i+1, err)
+		}
+		if !bytes.HasPrefix(buf[:n], []byte("{\"format\":\"json\",\"version\":1}\n{")) {
+			t.Fatalf("datagram %q is not the daemon's header and a document", buf[:n])
+		}
 	}
 }
