@@ -3,10 +3,14 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
@@ -73,5 +77,51 @@ func BenchmarkFlushBurstOf20000Spans(b *testing.B) {
 			}
 			b.ReportMetric(float64(flushing.Milliseconds())/float64(b.N), "ms/flush")
 		})
+	}
+}
+
+// BenchmarkReceiveJSONAndHandToTheDaemon12Spans measures one invoke's work
+// in the collector with the awsxray_daemon exporter: an OTLP/HTTP JSON
+// request with 12 spans in (as the preload sends them), 12 datagrams out to
+// a UDP socket nobody answers. Figures only; no threshold.
+func BenchmarkReceiveJSONAndHandToTheDaemon12Spans(b *testing.B) {
+	daemon, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer daemon.Close()
+	go func() {
+		buf := make([]byte, 70_000)
+		for {
+			if _, _, err := daemon.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	addr := testsupport.FreeLoopbackAddr(b)
+	uri := fmt.Sprintf("yaml:receivers: {otlp: {protocols: {http: {endpoint: '%s'}}}}\n"+
+		"exporters: {awsxray_daemon: {endpoint: '%s'}}\n"+
+		"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray_daemon]}}}", addr, daemon.LocalAddr())
+	p, err := StartFromURI(context.Background(), uri, Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	td := testsupport.NewBurst(12, 40)
+	body, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if resp := testsupport.PostRaw(b, addr, "application/json", body); resp.StatusCode != http.StatusOK {
+			b.Fatalf("HTTP %d", resp.StatusCode)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res := p.Flush(ctx)
+		cancel()
+		if res.Exported() != 12 {
+			b.Fatalf("flush = %+v", res)
+		}
 	}
 }

@@ -82,6 +82,12 @@ func Repair(doc string) (Document, error) {
 	if err := r.entity(m, true); err != nil {
 		return Document{}, err
 	}
+	id, _ := m["id"].(string)
+	// A document that needed no repair is sent as it came: encoding the
+	// same content again would cost as much as the check itself.
+	if len(r.repairs) == 0 && len(doc) <= MaxDocumentBytes && onlySpaceAfter(doc, dec.InputOffset()) {
+		return Document{JSON: doc, ID: id}, nil
+	}
 	out, err := encode(m)
 	if err != nil {
 		return Document{}, &Error{Reason: ReasonInvalidJSON, Detail: err.Error()}
@@ -92,8 +98,18 @@ func Repair(doc string) (Document, error) {
 			return Document{}, err
 		}
 	}
-	id, _ := m["id"].(string)
 	return Document{JSON: out, ID: id, Repairs: r.repairs}, nil
+}
+
+// onlySpaceAfter reports whether doc holds nothing but JSON white space
+// from offset on.
+func onlySpaceAfter(doc string, offset int64) bool {
+	for _, c := range []byte(doc[offset:]) {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 type repairer struct{ repairs []string }
