@@ -1,10 +1,37 @@
 import { Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 
-/** Options of the collector's AWS X-Ray exporter (`awsxray`). */
+/** How the collector hands X-Ray segment documents over. */
+export enum XRayDelivery {
+  /**
+   * `PutTraceSegments` calls to the X-Ray API, from the collector: each invocation's export
+   * waits for X-Ray's answer (billed), and every segment X-Ray refuses or throttles is known,
+   * retried or counted.
+   */
+  API = 'api',
+
+  /**
+   * UDP datagrams to the X-Ray daemon Lambda runs for the function (`AWS_XRAY_DAEMON_ADDRESS`),
+   * one segment document each, nothing awaited: an invocation's export takes microseconds per
+   * span, and the daemon, which is Lambda's, not a billed extension, sends the segments to X-Ray
+   * with the function's role. X-Ray's per-segment answer is not seen: a segment it refuses or
+   * throttles is lost at the daemon, uncounted. Needs Lambda's tracing on (`Tracing.ACTIVE` or
+   * `Tracing.PASS_THROUGH`), which runs the daemon.
+   */
+  DAEMON = 'daemon',
+}
+
+/** Options of the collector's AWS X-Ray exporter. */
 export interface XRayExporterOptions {
   /**
-   * The Region X-Ray segments are sent to.
+   * How segment documents reach X-Ray: through the X-Ray API, or through Lambda's X-Ray daemon.
+   *
+   * @default XRayDelivery.API
+   */
+  readonly delivery?: XRayDelivery;
+
+  /**
+   * The Region X-Ray segments are sent to. Only with `XRayDelivery.API`.
    *
    * @default - the function's own Region (`AWS_REGION`)
    */
@@ -27,7 +54,7 @@ export interface XRayExporterOptions {
   readonly indexAllAttributes?: boolean;
 
   /**
-   * The X-Ray API endpoint, for example a VPC endpoint.
+   * The X-Ray API endpoint, for example a VPC endpoint. Only with `XRayDelivery.API`.
    *
    * @default - the regional X-Ray endpoint
    */
@@ -83,6 +110,14 @@ export interface TraceExporterConfig {
    * so the function can use the file instead of an inline configuration.
    */
   readonly isLayerDefault: boolean;
+
+  /**
+   * Whether the exporter needs Lambda's tracing on (`Tracing.ACTIVE` or `Tracing.PASS_THROUGH`):
+   * it hands segments to the X-Ray daemon Lambda runs only then.
+   *
+   * @default false
+   */
+  readonly needsLambdaTracing?: boolean;
 }
 
 /**
@@ -90,7 +125,8 @@ export interface TraceExporterConfig {
  */
 export abstract class TraceExporter {
   /**
-   * The AWS X-Ray exporter: spans become X-Ray segments sent with `PutTraceSegments`.
+   * The AWS X-Ray exporter: spans become X-Ray segments, sent with `PutTraceSegments` or handed
+   * to Lambda's X-Ray daemon (`delivery`).
    */
   public static xray(options: XRayExporterOptions = {}): TraceExporter {
     return new XRayTraceExporter(options);
@@ -154,6 +190,17 @@ class XRayTraceExporter extends TraceExporter {
 
   public bind(path: string): TraceExporterConfig {
     const { region, indexedAttributes, indexAllAttributes, endpoint } = this.options;
+    const delivery = this.options.delivery ?? XRayDelivery.API;
+    if (!Object.values(XRayDelivery).includes(delivery)) {
+      throw new Error(`${path}.delivery: '${delivery}' is not a delivery; use XRayDelivery.API or XRayDelivery.DAEMON.`);
+    }
+    if (delivery === XRayDelivery.DAEMON) {
+      for (const [name, value] of Object.entries({ region, endpoint })) {
+        if (value !== undefined) {
+          throw new Error(`${path}.${name}: '${value}' applies to the X-Ray API, but delivery is XRayDelivery.DAEMON, whose daemon sends to the function's own Region; remove ${name}, or use XRayDelivery.API.`);
+        }
+      }
+    }
     validateRegion(region, path);
     if (indexedAttributes !== undefined) {
       indexedAttributes.forEach((name, i) => {
@@ -177,6 +224,10 @@ class XRayTraceExporter extends TraceExporter {
     if (indexedAttributes?.length) settings.indexed_attributes = [...indexedAttributes];
     if (indexAllAttributes) settings.index_all_attributes = true;
 
+    if (delivery === XRayDelivery.DAEMON) {
+      // The daemon uploads with the function's role: the same two actions.
+      return { id: 'awsxray_daemon', settings, policyStatements: [xrayWriteStatement()], isLayerDefault: false, needsLambdaTracing: true };
+    }
     return {
       id: 'awsxray',
       settings,

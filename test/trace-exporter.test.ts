@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
-import { TraceExporter } from '../lib';
+import { TraceExporter, XRayDelivery } from '../lib';
 import { COLLECTOR_SOURCE_DIR } from '../lib/collector-bundling';
 import { collectorConfigUri, renderCollectorConfig } from '../lib/collector-config';
 
@@ -28,6 +28,36 @@ describe('TraceExporter.xray', () => {
   test('an endpoint override is rendered', () => {
     const config = TraceExporter.xray({ endpoint: 'https://vpce-1.xray.eu-west-1.vpce.amazonaws.com' }).bind(PATH);
     expect(renderCollectorConfig(config).exporters.awsxray.endpoint).toBe('https://vpce-1.xray.eu-west-1.vpce.amazonaws.com');
+  });
+});
+
+describe('TraceExporter.xray with XRayDelivery.DAEMON', () => {
+  test('renders the awsxray_daemon exporter alone, with the indexed attributes, and needs Lambda\'s tracing', () => {
+    const config = TraceExporter.xray({ delivery: XRayDelivery.DAEMON, indexedAttributes: ['tenant'] }).bind(PATH);
+    expect(config.needsLambdaTracing).toBe(true);
+    const rendered = renderCollectorConfig(config);
+    expect(rendered.exporters).toEqual({ awsxray_daemon: { indexed_attributes: ['tenant'] } });
+    expect(rendered.service.pipelines.traces.exporters).toEqual(['awsxray_daemon']);
+    expect(collectorConfigUri(config)).toMatch(/^yaml:\{/);
+  });
+
+  test('the daemon uploads with the function\'s role: the same two X-Ray write actions', () => {
+    expect(statementsJson(TraceExporter.xray({ delivery: XRayDelivery.DAEMON }))).toEqual([
+      { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+
+  test('a Region or an API endpoint is refused, naming the option and the fix', () => {
+    expect(() => TraceExporter.xray({ delivery: XRayDelivery.DAEMON, region: 'eu-west-1' }).bind(PATH))
+      .toThrow(/exporter.region: 'eu-west-1' applies to the X-Ray API, but delivery is XRayDelivery.DAEMON.*remove region, or use XRayDelivery.API/);
+    expect(() => TraceExporter.xray({ delivery: XRayDelivery.DAEMON, endpoint: 'https://vpce-1.example.com' }).bind(PATH))
+      .toThrow(/exporter.endpoint: .* remove endpoint/);
+    expect(() => TraceExporter.xray({ delivery: 'udp' as XRayDelivery }).bind(PATH)).toThrow(/exporter.delivery: 'udp' is not a delivery; use XRayDelivery.API or XRayDelivery.DAEMON/);
+  });
+
+  test('the collector accepts the rendered configuration\'s exporter', () => {
+    const components = fs.readFileSync(path.join(COLLECTOR_SOURCE_DIR, 'internal', 'components', 'xraydaemon.go'), 'utf8');
+    expect(components).toContain('component.MustNewType("awsxray_daemon")');
   });
 });
 
