@@ -146,4 +146,19 @@ describe('resource limit options', () => {
       await service.stop();
     }
   });
+
+  test('where cgroup v1 is missing, true fails naming the option and the fix, and \'if-available\' runs without the limit', () => {
+    const root = join(WORK_ROOT, 'limits-no-cgroups');
+    mkdirSync(root, { recursive: true });
+    const strict = resourceLimits({ name: 'strict', memorySize: 128, cpuShare: true });
+    assert.throws(() => EnvironmentCgroup.create('strict', strict, { log: () => {}, root }),
+      /^Error: cpuShare: no cgroup v1 cpu hierarchy at .*: run the emulator as root on a machine whose cgroup v1 cpu controller is mounted writable \(mount -t cgroup -o cpu cgroup .*\), or set cpuShare: 'if-available' to run without the limit$/);
+    const lines = [];
+    const lenient = resourceLimits({ name: 'lenient', memorySize: 128, cpuShare: 'if-available', memoryLimit: 'if-available' });
+    assert.equal(EnvironmentCgroup.create('lenient', lenient, { log: (line) => lines.push(line), root }), undefined);
+    assert.deepEqual(lines.map((l) => l.replace(/ at .*?:/, ':')), [
+      "cpuShare: 'if-available' and no cgroup v1 cpu hierarchy: the environment runs without the CPU share",
+      "memoryLimit: 'if-available' and no cgroup v1 memory hierarchy: the environment runs without the memory limit",
+    ]);
+  });
 });
