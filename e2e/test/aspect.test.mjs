@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLambdaFunctionSegment, startLocalApp } from '../../tools/lambda-emulator/index.mjs';
 import { E2E_DIR, json, keptLogs, WORK_ROOT } from './harness.mjs';
+import { traceWith } from './support/xray-documents.mjs';
 
 const APP = join(E2E_DIR, 'fixtures', 'aspect-app', 'aspect-app.ts');
 const PYTHON_OTEL = join(E2E_DIR, '.cache', 'python-otel');
@@ -25,6 +26,17 @@ function lambdaSegments(nodes, fnName) {
   const fn = nodes.find((n) => isLambdaFunctionSegment(n) && n.parentId === service.id);
   assert.ok(fn, `no AWS::Lambda::Function segment under ${fnName}'s service segment${explain(nodes)}`);
   return { service, fn, handlers: handlerSegmentsOf(nodes, fn.id) };
+}
+
+/** For traceWith: Lambda's two segments for a function and a handler segment under them. */
+function lambdaDocuments(fnName) {
+  const service = (nodes) => nodes.find((n) => n.origin === 'AWS::Lambda' && n.name === fnName);
+  const fn = (nodes) => nodes.find((n) => isLambdaFunctionSegment(n) && n.parentId === service(nodes)?.id);
+  return {
+    [`the AWS::Lambda segment of ${fnName}`]: service,
+    [`the function segment of ${fnName}`]: fn,
+    [`a handler segment under ${fnName}'s function segment`]: (nodes) => fn(nodes) && handlerSegmentsOf(nodes, fn(nodes).id).length > 0,
+  };
 }
 
 describe('the OtelTracing Aspect traces functions it did not create', () => {
@@ -57,10 +69,14 @@ describe('the OtelTracing Aspect traces functions it did not create', () => {
     assert.equal(result.functionError, undefined, result.payload.toString());
     assert.deepEqual(json(result), { plain: true, widget: { widget: true, echo: 'Ada' } });
 
-    const complete = (trace) => (trace?.nodes ?? []).filter((n) => n.origin === 'AWS::Lambda').length === 2
-      && (trace?.nodes ?? []).filter((n) => n.kind === 'segment' && !n.origin).length >= 2;
-    const trace = await app.reader.waitForTrace(result.traceId, complete);
-    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    // Every document asserted on below, awaited: both functions' Lambda segments and handler
+    // segments, and the fetch between them.
+    const fetchOf = (nodes) => nodes.find((n) => n.doc.http?.request?.url?.includes(`/functions/${widget.name}/invocations`));
+    const trace = await traceWith(app.reader, result.traceId, {
+      ...lambdaDocuments(plain.name),
+      [`the fetch to ${widget.name}`]: fetchOf,
+      ...lambdaDocuments(widget.name),
+    }, { explain: () => app.service.logs.slice(-60).join('\n') });
     const nodes = trace.nodes;
 
     const plainSegments = lambdaSegments(nodes, plain.name);
@@ -89,8 +105,10 @@ describe('the OtelTracing Aspect traces functions it did not create', () => {
     assert.equal(result.functionError, undefined, result.payload.toString());
     assert.deepEqual(json(result), { python: true, total: 10 });
 
-    const trace = await app.reader.waitForTrace(result.traceId, (tr) => (tr?.nodes ?? []).some((n) => n.name === 'python-work'));
-    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    const trace = await traceWith(app.reader, result.traceId, {
+      ...lambdaDocuments(python.name),
+      'python-work': (nodes) => nodes.some((n) => n.name === 'python-work'),
+    }, { explain: () => app.service.logs.slice(-60).join('\n') });
     const nodes = trace.nodes;
     const { fn, handlers } = lambdaSegments(nodes, python.name);
     assert.equal(fn.id, result.functionSegmentId);

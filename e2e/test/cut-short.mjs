@@ -7,6 +7,19 @@ import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
 export const SLOW_SPANS = ['before-sleep', 'sleeping'];
 
 /**
+ * What X-Ray must hold of a cut-short invocation before assertCutShortTrace reads it, for
+ * traceWith (support/xray-documents.mjs): the handler segment under `parentId` and the handler's
+ * spans (where they are attached is for assertCutShortTrace to check).
+ * @param {string | undefined} parentId
+ */
+export function cutShortDocuments(parentId) {
+  const handlerOf = (nodes) => nodes.find((n) => n.kind === 'segment' && n.parentId === parentId && !isLambdaFunctionSegment(n));
+  const wanted = { [`the handler segment under ${parentId ?? 'no parent'}`]: handlerOf };
+  for (const name of SLOW_SPANS) wanted[name] = (nodes) => nodes.some((n) => n.name === name);
+  return wanted;
+}
+
+/**
  * @param {import('../../tools/lambda-emulator/src/render/trace-model.mjs').TraceNode[]} nodes
  * @param {object} expected
  * @param {string | undefined} expected.parentId  the handler segment's parent: the function segment, or none

@@ -7,8 +7,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { json } from './harness.mjs';
-import { assertCutShortTrace, SLOW_SPANS } from './cut-short.mjs';
+import { assertCutShortTrace, cutShortDocuments } from './cut-short.mjs';
 import { collectorLines, startPipeline } from './pipeline-fixture.mjs';
+import { traceWith } from './support/xray-documents.mjs';
 
 for (const runtime of ['nodejs22.x', 'nodejs24.x']) {
   describe(`cut-short invocations, ${runtime}`, () => {
@@ -34,8 +35,8 @@ for (const runtime of ['nodejs22.x', 'nodejs24.x']) {
       assert.equal(json(result).errorType, 'Sandbox.Timedout');
       const record = await result.done;
       assert.equal(record.status, 'timeout');
-      const trace = await p.reader.waitForTrace(result.traceId, (t) => SLOW_SPANS.every((name) => t?.nodes.some((n) => n.name === name)), { timeoutMs: 5000 });
-      const handler = assertCutShortTrace(trace?.nodes ?? [], { parentId: result.functionSegmentId, exceptionType: 'Sandbox.Timedout', explain: explain() });
+      const trace = await traceWith(p.reader, result.traceId, cutShortDocuments(result.functionSegmentId), { explain });
+      const handler = assertCutShortTrace(trace.nodes, { parentId: result.functionSegmentId, exceptionType: 'Sandbox.Timedout', explain: explain() });
       const timeoutSeconds = p.functions.Slow.timeoutSeconds;
       const lasted = handler.end - handler.start;
       assert.ok(lasted > timeoutSeconds - 0.5 && lasted <= timeoutSeconds + 0.05, `the handler segment lasts until the deadline (${timeoutSeconds} s), not ${lasted} s`);
@@ -54,8 +55,8 @@ for (const runtime of ['nodejs22.x', 'nodejs24.x']) {
       const env = p.service.environments(slow).at(-1);
       assert.equal(env.phase, 'dead', 'the environment was reset');
       assert.deepEqual(env.shutdowns.map((s) => s.reason), ['failure']);
-      const trace = await p.reader.waitForTrace(result.traceId, (t) => SLOW_SPANS.every((name) => t?.nodes.some((n) => n.name === name)), { timeoutMs: 5000 });
-      assertCutShortTrace(trace?.nodes ?? [], { parentId: result.functionSegmentId, message: new RegExp(`uncaught in a timer \\(${marker}\\)`), explain: explain() });
+      const trace = await traceWith(p.reader, result.traceId, cutShortDocuments(result.functionSegmentId), { explain });
+      assertCutShortTrace(trace.nodes, { parentId: result.functionSegmentId, message: new RegExp(`uncaught in a timer \\(${marker}\\)`), explain: explain() });
       const next = await p.service.invoke(slow, {});
       assert.equal(next.functionError, undefined, next.payload.toString());
       assert.notEqual(p.service.environments(slow).at(-1), env, 'a new environment serves the next invocation');

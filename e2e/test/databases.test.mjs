@@ -11,6 +11,7 @@ import { isLambdaFunctionSegment, startLocalApp } from '../../tools/lambda-emula
 import { WORK_ROOT, descendants, json, keptLogs } from './harness.mjs';
 import { e2eAssemblyDir } from './pipeline-fixture.mjs';
 import { startDatabaseServers } from './support/database-servers.mjs';
+import { traceWith } from './support/xray-documents.mjs';
 
 // The statements of fixtures/app/functions/databases/handler.ts, as the handler runs them.
 const PG_STATEMENT = 'SELECT id, customer, total FROM orders WHERE customer = $1';
@@ -94,22 +95,35 @@ describe('databases: a traced handler queries real PostgreSQL, MariaDB and Redis
       const nodes = trace?.nodes ?? [];
       return nodes.find((n) => n.kind === 'segment' && n.parentId === result.functionSegmentId && !isLambdaFunctionSegment(n));
     };
-    const complete = (trace) => {
-      const handler = handlerOf(trace);
-      if (!handler) return false;
-      const under = descendants(trace.nodes, handler.id);
-      const statements = under.map(statementOf);
-      return (
-        statements.includes(PG_STATEMENT) &&
-        statements.includes(MYSQL_STATEMENT) &&
-        under.some((n) => n.name === 'prisma:client:db_query') &&
-        statements.filter((s) => /last-customer/.test(s ?? '')).length >= 4 &&
-        under.some((n) => n.name === 'graphql.resolve greeting')
-      );
+    // Every document asserted on below, awaited: each one is a span of its own, and the spans of
+    // an invocation may reach X-Ray in more than one call.
+    const underHandler = (nodes) => {
+      const handler = handlerOf({ nodes });
+      return handler ? descendants(nodes, handler.id) : [];
     };
-    const trace = await app.reader.waitForTrace(result.traceId, complete);
+    const withText = (text) => (nodes) => underHandler(nodes).some((n) => statementOf(n) === text);
+    const named = (name) => (nodes) => underHandler(nodes).some((n) => n.name === name);
+    const prismaQueryOf = (nodes) => underHandler(nodes).find((n) => n.name === 'prisma:client:db_query');
+    const trace = await traceWith(app.reader, result.traceId, {
+      'the handler segment': (nodes) => handlerOf({ nodes }),
+      'the pg query': withText(PG_STATEMENT),
+      'the pg connect': (nodes) => underHandler(nodes).some((n) => n.doc.sql?.url === 'pg.connect'),
+      'the mysql2 query': withText(MYSQL_STATEMENT),
+      'prisma:client:operation': named('prisma:client:operation'),
+      'prisma:client:db_query': prismaQueryOf,
+      'the pg query of the Prisma statement': (nodes) => prismaQueryOf(nodes) && underHandler(nodes).some((n) => n !== prismaQueryOf(nodes) && statementOf(n) === statementOf(prismaQueryOf(nodes))),
+      'ioredis SET': withText('set e2e:ioredis:last-customer [1 other arguments]'),
+      'ioredis GET': withText('get e2e:ioredis:last-customer'),
+      'ioredis HELLO': named('hello'),
+      'node-redis SET': withText('SET e2e:node-redis:last-customer [1 other arguments]'),
+      'node-redis GET': withText('GET e2e:node-redis:last-customer'),
+      'redis-connect': named('redis-connect'),
+      'graphql.parse': named('graphql.parse'),
+      'graphql.validate': named('graphql.validate'),
+      'query Greeting': named('query Greeting'),
+      'graphql.resolve greeting': named('graphql.resolve greeting'),
+    }, { explain: (last) => `the documents with their statements:${describeNodes(last?.nodes ?? [])}\n${app.service.logs.slice(-40).join('\n')}\n${db.logs()}` });
     const handler = handlerOf(trace);
-    assert.ok(handler, `no handler segment under the function segment${describeNodes(trace?.nodes ?? [])}`);
     const under = descendants(trace.nodes, handler.id);
     const explain = describeNodes(under);
     t.diagnostic(`subsegments under the handler:${explain}`);

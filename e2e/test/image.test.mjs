@@ -11,6 +11,7 @@ import {
   collectorConfigOverrides, CONTRACT, isLambdaFunctionSegment, LambdaService, RUNTIME_HOOK, runtimes, startMoto, synthesize, XRayTraceReader,
 } from '../../tools/lambda-emulator/index.mjs';
 import { E2E_DIR, json, keptLogs, WORK_ROOT } from './harness.mjs';
+import { traceWith } from './support/xray-documents.mjs';
 
 const APP = join(E2E_DIR, 'fixtures', 'image-app', 'image-app.ts');
 const REGION = 'us-east-1';
@@ -123,11 +124,15 @@ describe('a container-image function made by OtelTracedDockerImageFunction', () 
     const result = await service.invoke(fn.name, { name: 'Ada' });
     assert.equal(result.functionError, undefined, result.payload.toString());
     assert.equal(json(result).image, true);
-    // Once the environment froze, the collector has exported this invocation's spans (they may
-    // reach X-Ray in more than one call); the Lambda service's own segments may come later.
+    // Every document asserted on below, awaited: the collector's may reach X-Ray in more than one
+    // call, and the Lambda service's own segments are written after the response.
     await result.done;
-    const trace = await reader.waitForTrace(result.traceId, (t) => (t?.nodes ?? []).some((n) => n.name === 'e2e-image-api' && n.kind === 'segment') && (t?.nodes ?? []).some((n) => isLambdaFunctionSegment(n)));
-    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    const handlerOf = (nodes) => nodes.find((n) => n.kind === 'segment' && n.name === 'e2e-image-api');
+    const trace = await traceWith(reader, result.traceId, {
+      'Lambda\'s function segment': (nodes) => nodes.some((n) => isLambdaFunctionSegment(n)),
+      'the handler segment e2e-image-api': (nodes) => handlerOf(nodes),
+      'the fetch subsegment under the handler segment': (nodes) => nodes.some((n) => n.parentId === handlerOf(nodes)?.id && n.doc.http?.request?.url),
+    }, { explain: () => service.logs.slice(-60).join('\n') });
     const nodes = trace.nodes;
     const explain = `\n${JSON.stringify(nodes.map((n) => ({ id: n.id, parent: n.parentId, name: n.name, kind: n.kind, origin: n.origin })), null, 1)}`;
     const functionSegment = nodes.find((n) => isLambdaFunctionSegment(n));

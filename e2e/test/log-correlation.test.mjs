@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
 import { startPipeline } from './pipeline-fixture.mjs';
+import { traceWith } from './support/xray-documents.mjs';
 
 for (const framed of [false, true]) describe(`log correlation, the runtime writing ${framed ? 'frames to its telemetry log descriptor' : 'to stdout'}: emulator + collector + preload + X-Ray stand-in`, () => {
   let p;
@@ -28,11 +29,14 @@ for (const framed of [false, true]) describe(`log correlation, the runtime writi
     const result = await p.service.invoke(fnName, { marker });
     assert.equal(result.functionError, undefined, result.payload.toString());
     await p.service.settle();
-    const trace = await p.reader.waitForTrace(result.traceId, (t) => (t?.nodes ?? []).some((n) => n.name === 'log-inside-span'));
-    const nodes = trace?.nodes ?? [];
+    const handlerOf = (nodes) => nodes.find((n) => n.kind === 'segment' && n.parentId === result.functionSegmentId && !isLambdaFunctionSegment(n));
+    const trace = await traceWith(p.reader, result.traceId, {
+      'the handler segment': handlerOf,
+      'log-inside-span': (nodes) => nodes.some((n) => n.name === 'log-inside-span'),
+    }, { explain: () => p.service.logs.slice(-40).join('\n') });
+    const nodes = trace.nodes;
     const explain = `\n${JSON.stringify(nodes.map((n) => ({ id: n.id, parent: n.parentId, name: n.name, kind: n.kind })), null, 1)}`;
-    const handler = nodes.find((n) => n.kind === 'segment' && n.parentId === result.functionSegmentId && !isLambdaFunctionSegment(n));
-    assert.ok(handler, `the handler segment${explain}`);
+    const handler = handlerOf(nodes);
     const span = nodes.find((n) => n.name === 'log-inside-span');
     assert.equal(span.parentId, handler.id, `log-inside-span under the handler segment${explain}`);
     const entries = p.service.environments(fnName).flatMap((env) => env.logs).filter((l) => l.source === 'runtime');

@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLambdaFunctionSegment } from '../../tools/lambda-emulator/index.mjs';
 import { descendants, json } from './harness.mjs';
-import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
+import { collectorLines, COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
+import { traceWith, tracesWith } from './support/xray-documents.mjs';
 
 /** The handler segment: the segment whose parent is the function segment Lambda recorded. */
 const handlerSegmentsOf = (nodes, functionSegmentId) =>
@@ -31,12 +32,28 @@ describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
     assert.match(body.fortune, /\.$/);
     assert.equal(body.visits, 1);
 
-    const complete = (trace) => {
-      const nodes = trace?.nodes ?? [];
-      return nodes.filter((n) => n.origin === 'AWS::Lambda').length === 2 && nodes.some((n) => n.name === 'pick-fortune') && nodes.some((n) => n.namespace === 'aws');
+    // Every document asserted on below, awaited: both functions' Lambda segments, both handlers,
+    // the custom span, the fetch, the AWS SDK call and the backend's span.
+    const lambdaSegmentOf = (nodes, fnName) => nodes.find((n) => n.origin === 'AWS::Lambda' && n.name === fnName);
+    const functionSegmentUnder = (nodes, parent) => parent && nodes.find((n) => isLambdaFunctionSegment(n) && n.parentId === parent.id);
+    const frontendHandlerOf = (nodes) => handlerSegmentsOf(nodes, result.functionSegmentId)[0];
+    const underFrontendOf = (nodes) => (frontendHandlerOf(nodes) ? descendants(nodes, frontendHandlerOf(nodes).id) : []);
+    const backendHandlerOf = (nodes) => {
+      const fn = functionSegmentUnder(nodes, lambdaSegmentOf(nodes, backend));
+      return fn && handlerSegmentsOf(nodes, fn.id)[0];
     };
-    const trace = await p.reader.waitForTrace(result.traceId, complete);
-    assert.ok(trace, `trace ${result.traceId} is not in X-Ray`);
+    const trace = await traceWith(p.reader, result.traceId, {
+      [`the AWS::Lambda segment of ${frontend}`]: (nodes) => lambdaSegmentOf(nodes, frontend),
+      [`the function segment of ${frontend}`]: (nodes) => functionSegmentUnder(nodes, lambdaSegmentOf(nodes, frontend)),
+      'the frontend handler segment': (nodes) => frontendHandlerOf(nodes),
+      'compose-greeting under the frontend handler': (nodes) => underFrontendOf(nodes).some((n) => n.name === 'compose-greeting'),
+      [`the fetch to ${backend} under the frontend handler`]: (nodes) => underFrontendOf(nodes).some((n) => n.doc.http?.request?.url?.includes(`/functions/${backend}/invocations`)),
+      'the DynamoDB subsegment under the frontend handler': (nodes) => underFrontendOf(nodes).some((n) => n.namespace === 'aws'),
+      [`the AWS::Lambda segment of ${backend}`]: (nodes) => lambdaSegmentOf(nodes, backend),
+      [`the function segment of ${backend}`]: (nodes) => functionSegmentUnder(nodes, lambdaSegmentOf(nodes, backend)),
+      'the backend handler segment': (nodes) => backendHandlerOf(nodes),
+      'pick-fortune under the backend handler': (nodes) => backendHandlerOf(nodes) && descendants(nodes, backendHandlerOf(nodes).id).some((n) => n.name === 'pick-fortune'),
+    }, { explain: () => p.service.logs.slice(-60).join('\n') });
     const nodes = trace.nodes;
     const explain = `\n${JSON.stringify(nodes.map((n) => ({ id: n.id, parent: n.parentId, name: n.name, kind: n.kind, origin: n.origin, ns: n.namespace })), null, 1)}`;
 
@@ -112,13 +129,19 @@ describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
     }
     // At steady traffic the collector defers export into later invocations: the next invocation at
     // low traffic takes what the run left (billed.test.mjs covers the switch, freezes and SHUTDOWN).
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await p.service.invoke(backend, { name: 'burst-end' });
+    // Low traffic is an INVOKE more than 100 ms after the collector asked for it: once the last
+    // environment froze (the collector asked), a pause longer than that, however loaded the machine.
+    await results.at(-1).done;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await (await p.service.invoke(backend, { name: 'burst-end' })).done;
     await p.service.settle();
-    const traces = await p.reader.traces(results.map((r) => r.traceId));
-    const nodes = traces.flatMap((t) => t.nodes);
     const wanted = new Set(results.map((r) => r.functionSegmentId));
-    const handlers = nodes.filter((n) => n.kind === 'segment' && wanted.has(n.parentId) && !isLambdaFunctionSegment(n));
+    const handlersIn = (byId) => [...byId.values()].flatMap((t) => t.nodes).filter((n) => n.kind === 'segment' && wanted.has(n.parentId) && !isLambdaFunctionSegment(n));
+    const byId = await tracesWith(p.reader, results.map((r) => r.traceId), (traces) => {
+      const found = new Set(handlersIn(traces).map((h) => h.parentId));
+      return results.flatMap((r, i) => (found.has(r.functionSegmentId) ? [] : [`the handler segment of burst-${i} (${r.requestId})`]));
+    }, { what: 'the 200 burst invocations', explain: () => `collector log (last lines):\n${collectorLines(p.service, backend).slice(-30).join('\n')}` });
+    const handlers = handlersIn(byId);
     const perParent = new Map();
     for (const h of handlers) perParent.set(h.parentId, (perParent.get(h.parentId) ?? 0) + 1);
     const lost = [...wanted].filter((id) => !perParent.has(id));
@@ -173,8 +196,8 @@ describe('pipeline: emulator + collector + preload + X-Ray stand-in', () => {
     assert.equal(record.status, 'timeout');
     const env = p.service.environments(slow).at(-1);
     assert.equal(env.shutdowns[0].reason, 'timeout');
-    const trace = await p.reader.trace(result.traceId);
-    const span = (trace?.nodes ?? []).find((n) => n.name === 'before-sleep');
-    assert.ok(span, `before-sleep is not in X-Ray after the timeout reset; collector said:\n${env.logs.filter((l) => l.source.startsWith('extension')).map((l) => l.line).join('\n')}`);
+    await traceWith(p.reader, result.traceId, {
+      'before-sleep, the span that reached the collector before the timeout': (nodes) => nodes.some((n) => n.name === 'before-sleep'),
+    }, { explain: () => `the extensions said:\n${env.logs.filter((l) => l.source.startsWith('extension')).map((l) => l.line).join('\n')}` });
   });
 });

@@ -14,9 +14,10 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { collectorConfigOverrides, lambdaEnvironment, nodeDirFor, runtimeDirFor, RUNTIME_HOOK, Sandbox } from '../../tools/lambda-emulator/index.mjs';
-import { assertCutShortTrace, SLOW_SPANS } from './cut-short.mjs';
+import { assertCutShortTrace, cutShortDocuments } from './cut-short.mjs';
 import { E2E_DIR, WORK_ROOT } from './harness.mjs';
 import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
+import { describeNodes, tracesWith, untilInXRay } from './support/xray-documents.mjs';
 
 const RIE_SOURCE = resolve(E2E_DIR, '..', '..', 'shared', 'third_party', 'aws-lambda-runtime-interface-emulator');
 const RIE = join(E2E_DIR, '.cache', 'bin', 'aws-lambda-rie');
@@ -77,17 +78,25 @@ async function startRie(p, fnKey) {
 }
 
 /**
- * The trace holding the span whose attributes carry `marker`. aws-lambda-rie passes the runtime no
- * trace header of its own (its tracer is a no-op), so the handler span starts a trace of its own.
+ * The trace holding the span whose attributes carry `marker`, once it holds the handler segment
+ * and the handler's spans. aws-lambda-rie passes the runtime no trace header of its own (its
+ * tracer is a no-op), so the handler span starts a trace of its own, with no parent.
  */
-async function traceWithMarker(reader, marker, timeoutMs = 8000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const traces = await reader.traces(await reader.traceIds());
-    const found = traces.find((t) => t.nodes.some((n) => n.name === 'before-sleep' && JSON.stringify(n.doc).includes(marker)));
-    if ((found && SLOW_SPANS.every((name) => found.nodes.some((n) => n.name === name))) || Date.now() > until) return found;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+async function traceWithMarker(reader, marker, explain) {
+  const wanted = Object.entries(cutShortDocuments(undefined));
+  const marked = (traces) => traces.find((t) => t.nodes.some((n) => n.name === 'before-sleep' && JSON.stringify(n.doc).includes(marker)));
+  const traces = await untilInXRay({
+    what: `the trace of ${marker}`,
+    read: async () => reader.traces(await reader.traceIds()),
+    missing: (all) => {
+      const found = marked(all);
+      if (!found) return [`a trace with before-sleep marked ${marker}`];
+      return wanted.filter(([, has]) => !has(found.nodes)).map(([name]) => `${name} in trace ${found.traceId}`);
+    },
+    present: (all) => `${all.length} traces${marked(all) ? `; the marked one:\n${describeNodes(marked(all).nodes)}` : ''}`,
+    explain,
+  });
+  return marked(traces);
 }
 
 /** The PID of the collector extension inside a sandbox, from /proc. */
@@ -120,13 +129,13 @@ describe('h. collector under the official runtime interface emulator', { skip },
     const second = await rie.invoke({ name: 'rie-2' });
     assert.equal(second.status, 200, second.body);
     // The first invocation's spans are flushed by the next event at the latest.
-    const until = Date.now() + 10_000;
-    let fortunes = 0;
-    while (Date.now() < until && fortunes < 1) {
-      fortunes = (await p.reader.allNodes()).filter((n) => n.name === 'pick-fortune').length;
-      if (fortunes < 1) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(fortunes >= 1, `no span reached X-Ray under aws-lambda-rie${rie.explain()}`);
+    await untilInXRay({
+      what: 'spans under aws-lambda-rie',
+      read: () => p.reader.allNodes(),
+      missing: (nodes) => (nodes.some((n) => n.name === 'pick-fortune') ? [] : ['a pick-fortune span']),
+      present: (nodes) => `${nodes.length} documents\n${describeNodes(nodes)}`,
+      explain: rie.explain,
+    });
   });
 });
 
@@ -149,8 +158,7 @@ describe('i, j, g. cut-short invocations under the official runtime interface em
     const marker = `rie-timeout-${Date.now()}`;
     const answer = await rie.invoke({ sleepMs: 10_000, marker, flush: false });
     assert.match(answer.body, /Task timed out/);
-    const found = await traceWithMarker(p.reader, marker);
-    assert.ok(found, `no trace with ${marker} in X-Ray${rie.explain()}`);
+    const found = await traceWithMarker(p.reader, marker, rie.explain);
     assertCutShortTrace(found.nodes, { parentId: undefined, exceptionType: 'Sandbox.Timedout', explain: rie.explain() });
   });
 
@@ -158,8 +166,7 @@ describe('i, j, g. cut-short invocations under the official runtime interface em
     const marker = `rie-uncaught-${Date.now()}`;
     const answer = await rie.invoke({ sleepMs: 1000, marker, crash: 'throw', flush: false });
     assert.match(answer.body, new RegExp(`uncaught in a timer \\(${marker}\\)`));
-    const found = await traceWithMarker(p.reader, marker);
-    assert.ok(found, `no trace with ${marker} in X-Ray${rie.explain()}`);
+    const found = await traceWithMarker(p.reader, marker, rie.explain);
     assertCutShortTrace(found.nodes, { parentId: undefined, message: new RegExp(`uncaught in a timer \\(${marker}\\)`), explain: rie.explain() });
   });
 
@@ -209,10 +216,8 @@ describe('h. collector without the Telemetry API (202 Telemetry.NotSupported, as
     const exported = (traces, r) => (traces.find((t) => t.traceId === r.traceId)?.nodes ?? []).some((n) => n.name === 'pick-fortune');
     assert.deepEqual(results.map((r) => exported(before, r)), [true, true, false], 'spans exported before SHUTDOWN, per invocation');
     await p.service.shutdownAll();
-    const traces = await p.reader.traces(results.map((r) => r.traceId));
-    for (const r of results) {
-      const nodes = traces.find((t) => t.traceId === r.traceId)?.nodes ?? [];
-      assert.ok(nodes.some((n) => n.name === 'pick-fortune'), `spans of ${r.requestId} never reached X-Ray`);
-    }
+    await tracesWith(p.reader, results.map((r) => r.traceId), (byId) => results
+      .filter((r) => !(byId.get(r.traceId)?.nodes ?? []).some((n) => n.name === 'pick-fortune'))
+      .map((r) => `pick-fortune of ${r.requestId}`), { what: 'the spans drained by SHUTDOWN' });
   });
 });

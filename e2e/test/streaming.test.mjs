@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventStreamMessage, isLambdaFunctionSegment, parseEventStream, postInvokeWithResponseStream } from '../../tools/lambda-emulator/index.mjs';
 import { startPipeline } from './pipeline-fixture.mjs';
+import { traceWith } from './support/xray-documents.mjs';
 
 const GAP_MS = 100;
 const CHUNKS = ['alpha\n', 'bravo\n', 'charlie\n', 'delta\n', 'echo\n'];
@@ -40,11 +41,13 @@ describe('response streaming: emulator + collector + preload + X-Ray stand-in', 
     const response = await postInvokeWithResponseStream(p.service.endpoint, fnName, event);
     await p.service.settle();
     const traceId = rootOf(response.headers['x-amzn-trace-id']);
-    const trace = await p.reader.waitForTrace(traceId, (t) => {
-      const nodes = t?.nodes ?? [];
-      return handlerSegments(nodes, fnName).handlers.length > 0 && nodes.some((n) => n.name === 'produce-chunks');
-    });
-    const nodes = trace?.nodes ?? [];
+    const trace = await traceWith(p.reader, traceId, {
+      [`Lambda's service segment of ${fnName}`]: (nodes) => nodes.some((n) => n.origin === 'AWS::Lambda' && n.name === fnName),
+      [`Lambda's function segment of ${fnName}`]: (nodes) => handlerSegments(nodes, fnName).functionSegment,
+      'the handler segment': (nodes) => handlerSegments(nodes, fnName).handlers.length > 0,
+      'produce-chunks': (nodes) => nodes.some((n) => n.name === 'produce-chunks'),
+    }, { explain: () => p.service.logs.slice(-40).join('\n') });
+    const nodes = trace.nodes;
     const explain = `\n${JSON.stringify(nodes.map((n) => ({ id: n.id, parent: n.parentId, name: n.name, kind: n.kind, origin: n.origin, start: n.start, end: n.end, fault: n.fault })), null, 1)}\n${p.service.logs.slice(-40).join('\n')}`;
     return { response, nodes, explain };
   }
