@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
-import { json } from './harness.mjs';
+import { eventually, json } from './harness.mjs';
 import { COLLECTOR_EXTENSION, collectorLines, startPipeline } from './pipeline-fixture.mjs';
 
 const droppedCount = (lines) => lines
@@ -80,8 +80,11 @@ describe('g. collector missing or dying', () => {
       await (await p.service.invoke(slow, {})).done;
       const env = p.service.environments(slow).at(-1);
       const collector = env.processes.get(`extension:${COLLECTOR_EXTENSION}`);
-      const pending = p.service.invoke(slow, { sleepMs: 600 });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Killed once the invocation has started, while the handler sleeps past the function's
+      // timeout: an invocation that failed only when the handler ended would time out instead.
+      const started = env.invocations.length;
+      const pending = p.service.invoke(slow, { sleepMs: 10_000 });
+      assert.ok(await eventually(() => env.invocations.length > started, { timeoutMs: 60_000 }), 'the invocation never started');
       process.kill(collector.child.pid, 'SIGKILL');
       const result = await pending;
       assert.equal(result.functionError, 'Unhandled');

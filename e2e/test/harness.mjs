@@ -66,9 +66,10 @@ export async function processState(pid) {
 
 /**
  * Polls until `check` returns a truthy value (a process's output can reach us a moment after the
- * HTTP call that followed it). Returns the last value.
+ * HTTP call that followed it). Returns the last value. The default deadline only ends a wait for
+ * something that never comes: a loaded machine may take seconds.
  */
-export async function eventually(check, { timeoutMs = 2000, intervalMs = 10 } = {}) {
+export async function eventually(check, { timeoutMs = 30_000, intervalMs = 10 } = {}) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

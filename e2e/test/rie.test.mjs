@@ -15,13 +15,15 @@ import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { collectorConfigOverrides, lambdaEnvironment, nodeDirFor, runtimeDirFor, RUNTIME_HOOK, Sandbox } from '../../tools/lambda-emulator/index.mjs';
 import { assertCutShortTrace, cutShortDocuments } from './cut-short.mjs';
-import { E2E_DIR, WORK_ROOT } from './harness.mjs';
+import { E2E_DIR, eventually, WORK_ROOT } from './harness.mjs';
 import { COLLECTOR_EXTENSION, startPipeline } from './pipeline-fixture.mjs';
 import { describeNodes, tracesWith, untilInXRay } from './support/xray-documents.mjs';
 
 const RIE_SOURCE = resolve(E2E_DIR, '..', '..', 'shared', 'third_party', 'aws-lambda-runtime-interface-emulator');
 const RIE = join(E2E_DIR, '.cache', 'bin', 'aws-lambda-rie');
 const skip = existsSync(RIE_SOURCE) ? false : `${RIE_SOURCE} is absent: aws-lambda-rie cannot be built here`;
+/** How long aws-lambda-rie may take to listen, or to start an invocation: a hang, not a speed. */
+const RIE_START_DEADLINE_MS = 60_000;
 
 /** POSTs an event to aws-lambda-rie's invoke path through a Unix socket. */
 function invokeRie(socketPath, event, headers = {}) {
@@ -65,13 +67,17 @@ async function startRie(p, fnKey) {
   });
   sandbox.spawn([RIE, '/var/lang/bin/node', '--import', RUNTIME_HOOK, '/var/runtime/index.mjs'], { env, cwd: '/var/task', onLine: (_s, line) => lines.push(line) });
   const socketPath = await sandbox.exposeInside('127.0.0.1', 8080);
+  // aws-lambda-rie refuses connections until it listens: retry until it answers, up to a
+  // deadline that only a process that never starts reaches.
   const invoke = async (event, headers) => {
+    const until = Date.now() + RIE_START_DEADLINE_MS;
     let answer;
-    for (let attempt = 0; attempt < 50 && !answer; attempt++) {
-      answer = await invokeRie(socketPath, event, headers).catch(() => undefined);
+    let lastError;
+    while (!answer && Date.now() < until) {
+      answer = await invokeRie(socketPath, event, headers).catch((err) => { lastError = err; });
       if (!answer) await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(answer, `aws-lambda-rie did not answer:\n${lines.join('\n')}`);
+    assert.ok(answer, `aws-lambda-rie did not answer within ${RIE_START_DEADLINE_MS / 1000} s (${lastError?.message}):\n${lines.join('\n')}`);
     return answer;
   };
   return { sandbox, lines, invoke, explain: () => `\naws-lambda-rie and its processes said:\n${lines.slice(-80).join('\n')}` };
@@ -173,8 +179,13 @@ describe('i, j, g. cut-short invocations under the official runtime interface em
   test('g. a collector killed mid-invocation: aws-lambda-rie fails it with Extension.Crash, as this project\'s emulator does', async () => {
     const warm = await rie.invoke({});
     assert.equal(warm.status, 200, warm.body);
-    const pending = rie.invoke({ sleepMs: 600 });
-    await new Promise((r) => setTimeout(r, 200));
+    // Killed once the invocation has started (aws-lambda-rie prints START when it dispatches
+    // it), while the handler sleeps past the function's timeout: an invocation that failed only
+    // when the handler ended would time out instead.
+    const starts = () => rie.lines.filter((l) => l.includes('START RequestId')).length;
+    const startsBefore = starts();
+    const pending = rie.invoke({ sleepMs: 10_000 });
+    assert.ok(await eventually(() => starts() > startsBefore, { timeoutMs: RIE_START_DEADLINE_MS }), `aws-lambda-rie never started the invocation${rie.explain()}`);
     const pid = collectorPid(rie.sandbox);
     assert.ok(pid, `no collector process in the sandbox${rie.explain()}`);
     process.kill(pid, 'SIGKILL');

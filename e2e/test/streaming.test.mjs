@@ -62,7 +62,7 @@ describe('response streaming: emulator + collector + preload + X-Ray stand-in', 
       assert.deepEqual(response.complete, {}, 'InvokeComplete without an error');
       assert.ok(response.chunks.length >= CHUNKS.length - 1, `the body arrives in chunks: ${response.chunks.length}`);
       const spreadMs = response.chunks.at(-1).at - response.chunks[0].at;
-      assert.ok(spreadMs >= STREAM_MS - 30, `the chunks arrive as they are written, over ${spreadMs} ms`);
+      console.log(`# ${id}: the chunks arrived over ${spreadMs} ms, written over ${STREAM_MS} ms (informational)`);
 
       // The trace is like a buffered invocation's: Lambda's segments, one handler segment under
       // the function segment, the handler's own span under it.
@@ -76,6 +76,9 @@ describe('response streaming: emulator + collector + preload + X-Ray stand-in', 
       assert.equal(handler.error, false);
       const produce = nodes.find((n) => n.name === 'produce-chunks');
       assert.equal(produce.parentId, handler.id, `produce-chunks under the handler segment${explain}`);
+      // Streamed, not buffered: the first chunk reached the caller before the handler wrote the
+      // last one (produce-chunks ends right after that write), an order, not a duration.
+      assert.ok(response.chunks[0].at < produce.end * 1000, `the first chunk arrived at ${new Date(response.chunks[0].at).toISOString()}, after the handler wrote the last one at ${new Date(produce.end * 1000).toISOString()}: the response was buffered${explain}`);
       const handlerMs = (handler.end - handler.start) * 1000;
       assert.ok(handlerMs >= STREAM_MS, `the handler segment lasts ${handlerMs} ms, the stream ${STREAM_MS} ms${explain}`);
       assert.ok(handler.end >= produce.end - CLOCK_SLACK_S, `the handler segment ends after the last chunk${explain}`);

@@ -101,7 +101,7 @@ async function run(command, args, options = {}) {
 }
 
 /** Calls `check` until it resolves, or throws naming the server and its last output. */
-async function waitReady(server, check, timeoutMs = 30_000) {
+async function waitReady(server, check, timeoutMs = 120_000) {
   const until = Date.now() + timeoutMs;
   let lastError;
   while (Date.now() < until) {
