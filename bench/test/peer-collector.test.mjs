@@ -90,7 +90,10 @@ test('the sink answers OTLP with 200 and an empty response, counts spans when th
 
     sink.setDelay(60);
     const slow = post(sink, '/v1/traces', exportRequest([1]), { 'Content-Type': 'application/x-protobuf' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Polled until the request is in, not slept on: each poll's timer is due before the answer's,
+    // which is armed only when the request is in, so the poll that sees it runs before the answer.
+    const until = Date.now() + 60_000;
+    while (sink.spans < 15 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
     assert.equal(sink.spans, 15, 'counted before the answer');
     assert.equal(sink.requests, 2, 'not answered yet');
     const answered = await slow;
