@@ -100,6 +100,10 @@ type ExportPolicy struct {
 	// NewSender, when set, replaces the exporter created by the factory:
 	// the sender delivers the spans itself and accounts for each.
 	NewSender func(ctx context.Context, set exporter.Settings, cfg component.Config) (Sender, error)
+	// HandsOff is set when an export waits for no answer (a datagram to a
+	// local daemon): it costs so little that there is nothing to gain by
+	// deferring it at steady traffic.
+	HandsOff bool
 }
 
 // Module names the Go module that provides a component, for --version.

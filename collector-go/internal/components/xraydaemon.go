@@ -104,7 +104,7 @@ func newDaemonFactory() exporter.Factory {
 // daemonPolicy sends batches of 50 documents (the daemon's own batch), one
 // at a time: a datagram is written in microseconds.
 func daemonPolicy(component.Config) ExportPolicy {
-	return ExportPolicy{MaxDocuments: maxDocumentsPerPutTraceSegments, Documents: xrayDocuments, Workers: 1, NewSender: newDaemonSender}
+	return ExportPolicy{MaxDocuments: maxDocumentsPerPutTraceSegments, Documents: xrayDocuments, Workers: 1, NewSender: newDaemonSender, HandsOff: true}
 }
 
 // newDaemonSender is the awsxray sender (translation, document repair,

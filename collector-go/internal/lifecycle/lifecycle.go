@@ -61,6 +61,9 @@ type Pipeline interface {
 	// buffer is, 0 to 1.
 	Buffered() int
 	BufferFill() float64
+	// HandsOff reports whether an export waits for no answer: it is then
+	// never deferred.
+	HandsOff() bool
 }
 
 // StartPipeline loads the configuration, builds the pipeline and starts it.
@@ -257,7 +260,10 @@ func (c *coordinator) invoke(ctx context.Context, ev *extensionapi.Event, arrive
 		c.flush(limit, "next_event", ev.RequestID)
 		return
 	}
-	steady := c.traffic.arrive(arrived) && c.opts.Settings.ExportMode != config.ExportEveryInvocation
+	// An export that waits for no answer (the X-Ray daemon) costs less
+	// than deferring saves: every invocation exports its own spans, so
+	// none waits for SHUTDOWN.
+	steady := c.traffic.arrive(arrived) && c.opts.Settings.ExportMode != config.ExportEveryInvocation && !c.pipeline.HandsOff()
 
 	// At steady traffic, the spans earlier invocations left leave alongside
 	// this invocation's handler when due. (At low traffic the flush after

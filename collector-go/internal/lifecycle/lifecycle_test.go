@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -551,6 +552,49 @@ func TestCountedSpansThatNeverArriveAreCountedMissingThenLate(t *testing.T) {
 	}
 	if got := len(h.xray.Documents()); got != 3 {
 		t.Fatalf("X-Ray had %d segments, want 3", got)
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}
+
+func TestAnExportThatWaitsForNoAnswerIsNeverDeferredAtSteadyTraffic(t *testing.T) {
+	daemon, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer daemon.Close()
+	received := make(chan struct{}, 100)
+	go func() {
+		buf := make([]byte, 70_000)
+		for {
+			if _, _, err := daemon.ReadFrom(buf); err != nil {
+				return
+			}
+			received <- struct{}{}
+		}
+	}()
+	otlpAddr := testsupport.FreeLoopbackAddr(t)
+	h := run(t, true, withConfigURI(fmt.Sprintf("yaml:receivers: {otlp: {protocols: {http: {endpoint: '%s'}}}}\n"+
+		"exporters: {awsxray_daemon: {endpoint: '%s'}}\n"+
+		"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray_daemon]}}}", otlpAddr, daemon.LocalAddr())))
+	h.otlpAddr = otlpAddr
+	h.api.WaitNext(t, hangGuard)
+	// Back-to-back invocations, past the run that defers export to X-Ray's API.
+	for i := 0; i < 2*steadyRun; i++ {
+		id := fmt.Sprintf("req-%d", i)
+		h.api.Invoke(id, 5*time.Second)
+		h.sendInvocationSpans(t, byte(40+i), id)
+		h.api.WaitNext(t, hangGuard)
+		if n := len(h.logs.FilterMessage("flush").FilterField(zap.String("request_id", id)).All()); n != 1 {
+			t.Fatalf("%s: %d flush lines before its next event, want its own export", id, n)
+		}
+	}
+	for i := 0; i < 3*2*steadyRun; i++ {
+		select {
+		case <-received:
+		case <-time.After(hangGuard):
+			t.Fatalf("the daemon received %d datagrams, want %d", i, 3*2*steadyRun)
+		}
 	}
 	h.api.Shutdown("spindown", 2*time.Second)
 	_ = h.wait(t)

@@ -47,8 +47,9 @@ type startable struct {
 }
 
 type namedExporter struct {
-	id     component.ID
-	sender components.Sender
+	id       component.ID
+	handsOff bool
+	sender   components.Sender
 	// component is the exporter built by its factory, when the sender is
 	// one (started and stopped with the pipeline).
 	component component.Component
@@ -201,7 +202,7 @@ func New(ctx context.Context, cfg *config.Config, factories components.Factories
 			if err != nil {
 				return nil, fmt.Errorf("exporters::%s: %w", c.ID, err)
 			}
-			p.exporters = append(p.exporters, namedExporter{id: c.ID, sender: sender})
+			p.exporters = append(p.exporters, namedExporter{id: c.ID, sender: sender, handsOff: policy.HandsOff})
 			continue
 		}
 		exp, err := factories.Exporters[c.ID.Type()].CreateTraces(ctx, set, c.Config)
@@ -258,6 +259,17 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	p.allocatedAtFlush = allocatedBytes()
 	p.flushMu.Unlock()
 	return nil
+}
+
+// HandsOff reports whether every exporter's export waits for no answer
+// (see components.ExportPolicy.HandsOff).
+func (p *Pipeline) HandsOff() bool {
+	for _, e := range p.exporters {
+		if !e.handsOff {
+			return false
+		}
+	}
+	return len(p.exporters) > 0
 }
 
 // Buffered returns the number of spans waiting for the next flush, kept
