@@ -13,7 +13,7 @@ import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { OtelTracingOptions } from './tracing-options';
-import { flushTimeoutSetting, MAX_LAYERS, MIN_NODE_MAJOR, validateInstrumentations } from './validation';
+import { environmentSize, flushTimeoutSetting, MAX_ENVIRONMENT_BYTES, MAX_LAYERS, MIN_NODE_MAJOR, validateInstrumentations } from './validation';
 
 /**
  * The one attach path: given a function, adds what its runtime needs to be traced. Used by
@@ -266,24 +266,76 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
     }
   }
 
+  const added = Object.fromEntries(Object.entries(defaults).filter(([key]) => !(key in existing)));
+  if (nodeOptions !== undefined && nodeOptions !== existing.NODE_OPTIONS) {
+    added.NODE_OPTIONS = nodeOptions;
+  }
+  const resolvedAdded = Stack.of(fn).resolve(added) ?? {};
+  const tooLarge = environmentTooLarge({ ...existing, ...resolvedAdded }, Object.keys(resolvedAdded), false);
+  if (tooLarge !== undefined) {
+    throw new CannotTrace(where, tooLarge);
+  }
+
   // Every check passed: change the function.
   if (collectorLayer !== undefined) {
     fn.addLayers(...(preloadLayer !== undefined ? [collectorLayer, preloadLayer] : [collectorLayer]));
   }
-  for (const [key, value] of Object.entries(defaults)) {
-    if (!(key in existing)) {
-      fn.addEnvironment(key, value);
-    }
+  for (const [key, value] of Object.entries(added)) {
+    fn.addEnvironment(key, value);
   }
-  if (nodeOptions !== undefined && nodeOptions !== existing.NODE_OPTIONS) {
-    fn.addEnvironment('NODE_OPTIONS', nodeOptions);
-  }
+  validateEnvironmentAtSynth(fn, where);
   exporter.policyStatements.forEach(statement => fn.addToRolePolicy(statement));
   if (all) {
     setTracing(fn, context.tracing ?? Tracing.ACTIVE);
   }
   Object.defineProperty(fn, TRACED, { value: true, configurable: true });
   return { collectorLayer, preloadLayer, serviceName, preload };
+}
+
+/** The variables this library may set (`NODE_OPTIONS` aside, which it shares with the function). */
+const TRACING_VARIABLES = [
+  COLLECTOR_CONFIG_URI_ENV, COLLECTOR_FLUSH_TIMEOUT_ENV, COLLECTOR_LOG_LEVEL_ENV,
+  PRELOAD_OTLP_ENDPOINT_ENV, PRELOAD_SERVICE_NAME_ENV, PRELOAD_ENABLED_INSTRUMENTATIONS_ENV, PRELOAD_LOG_CORRELATION_ENV,
+];
+
+/**
+ * Lambda's limit on the environment: why `variables` break it, or `undefined` when they fit.
+ * `tracingKeys` are the variables this library adds, whose share the reason states.
+ */
+function environmentTooLarge(variables: { [key: string]: unknown }, tracingKeys: string[], synthesized: boolean): string | undefined {
+  const { bytes, unresolved } = environmentSize(variables);
+  if (bytes <= MAX_ENVIRONMENT_BYTES) {
+    return undefined;
+  }
+  const others = Object.fromEntries(Object.entries(variables).filter(([key]) => !tracingKeys.includes(key)));
+  const ours = bytes - environmentSize(others).bytes;
+  const estimate = unresolved.length === 0 ? '' :
+    `, counting only the literal text of ${unresolved.join(', ')}, whose value is known at deploy time`;
+  return `its environment ${synthesized ? 'is' : 'would be'} ${bytes} bytes (the JSON of its variables${estimate}), ` +
+    `${ours} of them for tracing (${tracingKeys.join(', ')}), and Lambda allows ${MAX_ENVIRONMENT_BYTES} (4 KB). ` +
+    'Shorten the function\'s own variables, or move large values to SSM Parameter Store or Secrets Manager and read them at run time; ' +
+    'a large exporter configuration (indexedAttributes, headers) counts too';
+}
+
+const SIZE_VALIDATED = Symbol.for('cdk-lambda-otel-xray.environmentSizeValidated');
+
+/**
+ * Checks Lambda's limit again on the environment as synthesized, which variables added after
+ * tracing (`addEnvironment`) may have grown.
+ */
+function validateEnvironmentAtSynth(fn: LambdaFunction, where: string): void {
+  if ((fn as any)[SIZE_VALIDATED] === true) {
+    return;
+  }
+  Object.defineProperty(fn, SIZE_VALIDATED, { value: true, configurable: true });
+  fn.node.addValidation({
+    validate: () => {
+      const variables = readEnvironment(fn, where);
+      const tracingKeys = Object.keys(variables).filter(key => TRACING_VARIABLES.includes(key) || key === 'NODE_OPTIONS');
+      const reason = environmentTooLarge(variables, tracingKeys, true);
+      return reason === undefined ? [] : [`${where}: ${sentence(reason)}`];
+    },
+  });
 }
 
 /**

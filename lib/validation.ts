@@ -13,6 +13,52 @@ import { Instrumentation } from './instrumentation';
 /** Lambda allows at most five layers on a function. */
 export const MAX_LAYERS = 5;
 
+/**
+ * Lambda refuses a function whose environment is larger than 4 KB, counted as the JSON of its
+ * variables map (`{"KEY":"value",...}`, UTF-8).
+ */
+export const MAX_ENVIRONMENT_BYTES = 4096;
+
+/** The size of an environment as Lambda counts it, and the values not known at synth time. */
+export interface EnvironmentSize {
+  /** Bytes of the JSON of the variables, values known only at deploy time counted by their literal text. */
+  readonly bytes: number;
+  /** Names of the variables whose value is known only at deploy time (a CloudFormation reference). */
+  readonly unresolved: string[];
+}
+
+/**
+ * Measures resolved environment variables (`Stack.resolve` of the function's environment) as
+ * Lambda does. A value known only at deploy time (`{ Ref }`, `{ 'Fn::GetAtt' }`, ...) counts as
+ * its literal text: the strings of an `Fn::Join`, nothing for a reference. So the size is a lower
+ * bound: a function it refuses is refused by Lambda too.
+ */
+export function environmentSize(variables: { [key: string]: unknown }): EnvironmentSize {
+  const known: { [key: string]: string } = {};
+  const unresolved: string[] = [];
+  for (const [key, value] of Object.entries(variables)) {
+    if (typeof value === 'string') {
+      known[key] = value;
+    } else {
+      known[key] = literalText(value);
+      if (typeof value !== 'number' && typeof value !== 'boolean') unresolved.push(key);
+    }
+  }
+  return { bytes: Buffer.byteLength(JSON.stringify(known), 'utf8'), unresolved };
+}
+
+/** The text of a resolved value that is known at synth time: all of a literal, the literal parts of an `Fn::Join`. */
+function literalText(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  const join = (value as { [key: string]: unknown } | undefined)?.['Fn::Join'];
+  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return join[1].map(literalText).join(join[0]);
+  }
+  return '';
+}
+
 /** The oldest Node.js major the preload supports. */
 export const MIN_NODE_MAJOR = 22;
 
