@@ -113,6 +113,9 @@ describe('the OtelTracing Aspect traces functions it did not create', () => {
     const { fn, handlers } = lambdaSegments(nodes, python.name);
     assert.equal(fn.id, result.functionSegmentId);
     assert.equal(handlers.length, 1, `exactly one handler segment under ${python.name}${explain(nodes)}`);
+    // Neither the construct nor the SDK knew a service name: the collector names the spans after
+    // the function, as Lambda names it at run time, instead of the SDK's unknown_service:python3.13.
+    assert.equal(handlers[0].name, python.name, `the handler segment is named after the function${explain(nodes)}`);
     const work = nodes.find((n) => n.name === 'python-work');
     assert.equal(work.parentId, handlers[0].id, `python-work is a child of the handler segment${explain(nodes)}`);
     assert.ok(nodes.filter((n) => n.kind === 'segment').every((n) => n.doc.trace_id === result.traceId), 'one trace ID');
