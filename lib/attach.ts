@@ -1,16 +1,16 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Architecture, CfnFunction, Function as LambdaFunction, ILayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, CfnFunction, Function as LambdaFunction, ILayerVersion, LayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { collectorConfigUri } from './collector-config';
-import { OtelCollectorLayer } from './collector-layer';
+import { COLLECTOR_STACK_LAYER_ID_PREFIX, OtelCollectorLayer } from './collector-layer';
 import {
   COLLECTOR_CONFIG_URI_ENV, COLLECTOR_FLUSH_TIMEOUT_ENV, COLLECTOR_LOG_LEVEL_ENV, COLLECTOR_OTLP_HTTP_ENDPOINT,
   PRELOAD_ENABLED_INSTRUMENTATIONS_ENV, PRELOAD_LOG_CORRELATION_ENV, PRELOAD_OTLP_ENDPOINT_ENV, PRELOAD_SERVICE_NAME_ENV,
 } from './contract.generated';
 import { DEFAULT_INSTRUMENTATIONS } from './instrumentation';
 import { mergeNodeOptions } from './node-options';
-import { OtelPreloadLayer } from './preload-layer';
+import { OtelPreloadLayer, PRELOAD_STACK_LAYER_ID } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { OtelTracingOptions } from './tracing-options';
 import { environmentSize, flushTimeoutSetting, MAX_ENVIRONMENT_BYTES, MAX_LAYERS, MIN_NODE_MAJOR, validateInstrumentations } from './validation';
@@ -94,9 +94,19 @@ export interface Attachment {
 const TRACED = Symbol.for('cdk-lambda-otel-xray.traced');
 const EXCLUDED = Symbol.for('cdk-lambda-otel-xray.excluded');
 
-/** Whether a function was already traced by this library. */
+/** What the attach path gave a function, and which part. */
+interface Traced {
+  readonly part: Part;
+  readonly attachment: Attachment;
+}
+
+function tracedAs(fn: IConstruct): Traced | undefined {
+  return (fn as any)[TRACED];
+}
+
+/** Whether a function was already traced by this library (fully, or the collector alone). */
 export function isTraced(fn: IConstruct): boolean {
-  return (fn as any)[TRACED] === true;
+  return tracedAs(fn) !== undefined;
 }
 
 /** Marks a construct and everything under it as not to be traced by the Aspect. */
@@ -128,16 +138,21 @@ function readEnvironment(fn: LambdaFunction, where: string): { [key: string]: un
   }
 }
 
-/** How many layers the function has so far. */
-function layerCount(fn: LambdaFunction, where: string): number {
+/** The function's layers so far, each as its resolved ARN (a string or an intrinsic), to compare. */
+function layerKeys(fn: LambdaFunction, where: string): string[] {
   const cfn = fn.node.defaultChild as CfnFunction;
   try {
     const resolved = Stack.of(fn).resolve(cfn.layers);
-    return Array.isArray(resolved) ? resolved.length : 0;
+    return Array.isArray(resolved) ? resolved.map(arn => JSON.stringify(arn)) : [];
   } catch (e) {
     throw new CannotTrace(where,
       `its layers cannot be read at synth time (${withoutFinalStop((e as Error).message)}); give it layers whose ARNs resolve at synth`);
   }
+}
+
+/** A layer as `layerKeys` lists it. */
+function layerKey(fn: LambdaFunction, layer: ILayerVersion): string {
+  return JSON.stringify(Stack.of(fn).resolve(layer.layerVersionArn));
 }
 
 /** The architecture of a collector layer: its own, or the one the user states; a mismatch is an error. */
@@ -170,6 +185,12 @@ function collectorArchitecture(layer: ILayerVersion, stated: Architecture | unde
 export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, context: AttachContext): Attachment {
   const { where, part, delivery } = context;
   const all = part === Part.ALL;
+
+  // Tracing applied twice is tracing applied once; the collector alone can be completed.
+  const previous = tracedAs(fn);
+  if (previous !== undefined && (previous.part === Part.ALL || part === Part.COLLECTOR)) {
+    return previous.attachment;
+  }
 
   // What the runtime allows.
   if (delivery === Delivery.LAYERS && fn.runtime === Runtime.FROM_IMAGE) {
@@ -211,16 +232,28 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
     }
   }
 
-  let collectorLayer: ILayerVersion | undefined;
-  let preloadLayer: ILayerVersion | undefined;
-  if (delivery === Delivery.LAYERS) {
-    const needed = preload ? 2 : 1;
-    const count = layerCount(fn, where);
-    if (count + needed > MAX_LAYERS) {
-      throw new CannotTrace(where,
-        `it has ${count} layer(s); with the ${preload ? 'collector and preload layers' : 'collector layer'} that makes ${count + needed}, ` +
-        `and Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's code`);
-    }
+  // Layers already on the function (by an earlier call, or listed by the user) are not added again.
+  const present = delivery === Delivery.LAYERS ? layerKeys(fn, where) : [];
+  const earlierCollector = previous?.attachment.collectorLayer;
+  const otherCollector = options.collectorLayer !== undefined && earlierCollector !== undefined &&
+    layerKey(fn, options.collectorLayer) !== layerKey(fn, earlierCollector);
+  if (otherCollector) {
+    throw new Error(
+      `${where}: the function already has the collector layer '${earlierCollector!.node.path}' (from OtelCollectorLayer.addToFunction), ` +
+      `and collectorLayer is another one, '${options.collectorLayer!.node.path}'; a function takes one collector. ` +
+      'Leave collectorLayer unset, or pass the same layer to both calls.');
+  }
+  const onFunction = (layer: ILayerVersion | undefined) => layer !== undefined && present.includes(layerKey(fn, layer));
+  const needCollector = delivery === Delivery.LAYERS && earlierCollector === undefined &&
+    !onFunction(options.collectorLayer ?? existingStackLayer(fn, `${COLLECTOR_STACK_LAYER_ID_PREFIX}${fn.architecture.name}`));
+  const needPreload = delivery === Delivery.LAYERS && preload &&
+    !onFunction(options.preloadLayer ?? existingStackLayer(fn, PRELOAD_STACK_LAYER_ID));
+  const needed = (needCollector ? 1 : 0) + (needPreload ? 1 : 0);
+  if (present.length + needed > MAX_LAYERS) {
+    const which = needCollector && needPreload ? 'collector and preload layers' : needCollector ? 'collector layer' : 'preload layer';
+    throw new CannotTrace(where,
+      `it has ${present.length} layer(s); with the ${which} that makes ${present.length + needed}, ` +
+      `and Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's code`);
   }
 
   // The options (errors, not reasons: they are the caller's).
@@ -252,8 +285,20 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
       defaults[PRELOAD_LOG_CORRELATION_ENV] = 'false';
     }
   }
+  const added = Object.fromEntries(Object.entries(defaults).filter(([key]) => !(key in existing)));
+  if (nodeOptions !== undefined && nodeOptions !== existing.NODE_OPTIONS) {
+    added.NODE_OPTIONS = nodeOptions;
+  }
+  const resolvedAdded = Stack.of(fn).resolve(added) ?? {};
+  const tooLarge = environmentTooLarge({ ...existing, ...resolvedAdded }, Object.keys(resolvedAdded), false);
+  if (tooLarge !== undefined) {
+    throw new CannotTrace(where, tooLarge);
+  }
+
+  let collectorLayer: ILayerVersion | undefined;
+  let preloadLayer: ILayerVersion | undefined;
   if (delivery === Delivery.LAYERS) {
-    collectorLayer = options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);
+    collectorLayer = earlierCollector ?? options.collectorLayer ?? OtelCollectorLayer.forStack(fn, fn.architecture);
     const architecture = collectorArchitecture(collectorLayer, options.collectorLayerArchitecture, where);
     if (architecture.name !== fn.architecture.name) {
       throw new Error(
@@ -266,19 +311,11 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
     }
   }
 
-  const added = Object.fromEntries(Object.entries(defaults).filter(([key]) => !(key in existing)));
-  if (nodeOptions !== undefined && nodeOptions !== existing.NODE_OPTIONS) {
-    added.NODE_OPTIONS = nodeOptions;
-  }
-  const resolvedAdded = Stack.of(fn).resolve(added) ?? {};
-  const tooLarge = environmentTooLarge({ ...existing, ...resolvedAdded }, Object.keys(resolvedAdded), false);
-  if (tooLarge !== undefined) {
-    throw new CannotTrace(where, tooLarge);
-  }
-
   // Every check passed: change the function.
-  if (collectorLayer !== undefined) {
-    fn.addLayers(...(preloadLayer !== undefined ? [collectorLayer, preloadLayer] : [collectorLayer]));
+  const layers = [needCollector ? collectorLayer : undefined, needPreload ? preloadLayer : undefined]
+    .filter((layer): layer is ILayerVersion => layer !== undefined);
+  if (layers.length > 0) {
+    fn.addLayers(...layers);
   }
   for (const [key, value] of Object.entries(added)) {
     fn.addEnvironment(key, value);
@@ -288,8 +325,15 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   if (all) {
     setTracing(fn, context.tracing ?? Tracing.ACTIVE);
   }
-  Object.defineProperty(fn, TRACED, { value: true, configurable: true });
-  return { collectorLayer, preloadLayer, serviceName, preload };
+  const attachment: Attachment = { collectorLayer, preloadLayer, serviceName, preload };
+  Object.defineProperty(fn, TRACED, { value: { part, attachment } satisfies Traced, configurable: true });
+  return attachment;
+}
+
+/** The stack's shared layer of that id, if it was made already (looked up, never created). */
+function existingStackLayer(fn: LambdaFunction, id: string): ILayerVersion | undefined {
+  const child = Stack.of(fn).node.tryFindChild(id);
+  return child instanceof LayerVersion ? child : undefined;
 }
 
 /** The variables this library may set (`NODE_OPTIONS` aside, which it shares with the function). */

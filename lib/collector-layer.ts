@@ -13,6 +13,9 @@ import {
 import { TraceExporter } from './trace-exporter';
 import { CollectorLogLevel } from './tracing-options';
 
+/** The stack's shared collector layer of an architecture has this id, then the architecture's name. */
+export const COLLECTOR_STACK_LAYER_ID_PREFIX = 'OtelCollectorLayer-';
+
 /** Options for adding the collector extension to an existing function. */
 export interface AddCollectorOptions {
   /**
@@ -146,7 +149,7 @@ export class OtelCollectorLayer extends LayerVersion {
    */
   public static forStack(scope: IConstruct, architecture: Architecture = Architecture.X86_64): OtelCollectorLayer {
     const stack = Stack.of(scope);
-    const id = `OtelCollectorLayer-${architecture.name}`;
+    const id = `${COLLECTOR_STACK_LAYER_ID_PREFIX}${architecture.name}`;
     const existing = stack.node.tryFindChild(id);
     if (existing instanceof OtelCollectorLayer) {
       return existing;

@@ -74,6 +74,11 @@ export class OtelTracing implements IAspect {
   /**
    * Traces one function now, as the Aspect would, and fails on what the Aspect would only warn
    * about. Accepts a `Function` (including a `NodejsFunction`) or a `SingletonFunction`.
+   *
+   * A function already traced (by an earlier call, an `OtelTracedFunction` or the Aspect) is
+   * left as it is, and what it was given is returned: tracing applied twice is tracing applied
+   * once. A function given the collector alone (`OtelCollectorLayer.addToFunction`) keeps that
+   * collector layer and gets the rest. A layer the function lists already is not added again.
    */
   public static addToFunction(fn: IFunction, options: OtelTracingOptions = {}): OtelTracingAttachment {
     const where = `OtelTracing.addToFunction('${fn.node.path}')`;
@@ -84,8 +89,9 @@ export class OtelTracing implements IAspect {
         'so its layers and environment cannot be changed; pass the construct that defines it.',
       );
     }
+    const already = isTraced(target);
     const attachment = attachTracing(target, options, { where, part: Part.ALL, delivery: Delivery.LAYERS });
-    if (attachment.preload) warnBundledLibraries(target, options, where);
+    if (attachment.preload && !already) warnBundledLibraries(target, options, where);
     return { collectorLayer: attachment.collectorLayer!, preloadLayer: attachment.preloadLayer, serviceName: attachment.serviceName };
   }
 

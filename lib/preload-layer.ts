@@ -8,6 +8,9 @@ import { PRELOAD_IMPORT_PATH } from './contract.generated';
 /** The preload layer content, bundled from `layer-src/` when this library is built. */
 export const PRELOAD_LAYER_DIR = path.join(__dirname, '..', 'assets', 'preload-layer');
 
+/** The id of a stack's shared preload layer. */
+export const PRELOAD_STACK_LAYER_ID = 'OtelPreloadLayer';
+
 /** Lambda mounts layers at /opt: the entry's path in the layer is its path under /opt. */
 const PRELOAD_ENTRY_IN_LAYER = path.posix.relative('/opt', PRELOAD_IMPORT_PATH);
 
@@ -40,7 +43,7 @@ export class OtelPreloadLayer extends LayerVersion {
   /** The preload layer of a stack, created on first use. */
   public static forStack(scope: IConstruct): OtelPreloadLayer {
     const stack = Stack.of(scope);
-    const id = 'OtelPreloadLayer';
+    const id = PRELOAD_STACK_LAYER_ID;
     const existing = stack.node.tryFindChild(id);
     if (existing instanceof OtelPreloadLayer) {
       return existing;
