@@ -13,7 +13,7 @@ import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer, PRELOAD_STACK_LAYER_ID } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { OtelTracingOptions } from './tracing-options';
-import { environmentSize, flushTimeoutSetting, MAX_ENVIRONMENT_BYTES, MAX_LAYERS, MIN_NODE_MAJOR, validateInstrumentations } from './validation';
+import { environmentSize, flushTimeoutSetting, MAX_ENVIRONMENT_BYTES, MAX_LAYERS, preloadRuntimeProblem, validateInstrumentations } from './validation';
 
 /**
  * The one attach path: given a function, adds what its runtime needs to be traced. Used by
@@ -65,7 +65,7 @@ export enum Part {
   /** The collector alone: layer, its configuration and settings, the exporter's IAM. */
   COLLECTOR = 'collector',
   /**
-   * Everything the runtime needs: the collector; for Node.js 22 and newer the preload, its
+   * Everything the runtime needs: the collector; for the Node.js runtimes the preload lists the preload, its
    * environment and `NODE_OPTIONS`; for every runtime the OTLP endpoint and service name the
    * OpenTelemetry SDKs read, and active tracing.
    */
@@ -117,13 +117,6 @@ export function markExcluded(scope: IConstruct): void {
 /** Whether the construct or one of its scopes was excluded. */
 export function isExcluded(node: IConstruct): boolean {
   return node.node.scopes.some(scope => (scope as any)[EXCLUDED] === true);
-}
-
-/** Whether the preload serves this runtime; `undefined` when it is Node.js but too old. */
-function nodeMajor(runtime: Runtime): number | undefined {
-  if (runtime.family !== RuntimeFamily.NODEJS) return undefined;
-  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
-  return major === undefined ? undefined : Number(major);
 }
 
 /** The function's environment as synthesized so far (values resolved), or a reason it cannot be read. */
@@ -203,12 +196,11 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
     if (delivery === Delivery.IMAGE) {
       preload = context.imagePreload ?? true;
     } else {
-      const major = nodeMajor(fn.runtime);
-      if (fn.runtime.family === RuntimeFamily.NODEJS && (major === undefined || major < MIN_NODE_MAJOR)) {
-        throw new CannotTrace(where,
-          `runtime ${fn.runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X`);
+      preload = fn.runtime.family === RuntimeFamily.NODEJS;
+      const problem = preload ? preloadRuntimeProblem(fn.runtime) : undefined;
+      if (problem !== undefined) {
+        throw new CannotTrace(where, problem);
       }
-      preload = major !== undefined;
     }
   }
 

@@ -39,7 +39,7 @@ export interface OtelTracingAttachment {
  * ```
  *
  * What each function gets depends on its runtime:
- * - Node.js 22 and newer: the collector and preload layers, `NODE_OPTIONS` (merged with the
+ * - Node.js 22 and 24: the collector and preload layers, `NODE_OPTIONS` (merged with the
  *   function's), the `OTEL_*` environment, active tracing and the X-Ray write permissions;
  * - any other runtime (Python, Java, .NET, Ruby, custom runtimes): the collector layer, its
  *   configuration, `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME` for the function's own
@@ -49,7 +49,7 @@ export interface OtelTracingAttachment {
  *
  * The function's own environment values win over these defaults. A function already traced
  * (an `OtelTracedFunction`, or one passed to `addToFunction`) is left as it is. A function that
- * cannot be traced (a Node.js runtime older than 22, too many layers, another tracer in
+ * cannot be traced (a Node.js runtime the preload does not list, too many layers, another tracer in
  * `NODE_OPTIONS`, a container image, a function defined only as a `CfnFunction`) gets a warning
  * naming the reason, and synth goes on; `OtelTracing.exclude()` opts a function, or a whole
  * scope, out.

@@ -4,6 +4,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { PRELOAD_IMPORT_PATH } from './contract.generated';
+import { PRELOAD_RUNTIMES } from './validation';
 
 /** The preload layer content, bundled from `layer-src/` when this library is built. */
 export const PRELOAD_LAYER_DIR = path.join(__dirname, '..', 'assets', 'preload-layer');
@@ -37,8 +38,8 @@ export class OtelPreloadLayer extends LayerVersion {
   /** The `NODE_OPTIONS` flag that loads the preload. */
   public static readonly NODE_OPTION: string = `--import ${OtelPreloadLayer.IMPORT_PATH}`;
 
-  /** The runtimes the preload supports. */
-  public static readonly COMPATIBLE_RUNTIMES = [Runtime.NODEJS_22_X, Runtime.NODEJS_24_X];
+  /** The runtimes the preload supports. Every runtime check of this library follows this list. */
+  public static readonly COMPATIBLE_RUNTIMES: Runtime[] = PRELOAD_RUNTIMES;
 
   /** The preload layer of a stack, created on first use. */
   public static forStack(scope: IConstruct): OtelPreloadLayer {

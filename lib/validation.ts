@@ -59,22 +59,55 @@ function literalText(value: unknown): string {
   return '';
 }
 
+/**
+ * The runtimes the preload is built and tested for: the one list, which the preload layer's
+ * compatible runtimes and every runtime check follow.
+ */
+export const PRELOAD_RUNTIMES: Runtime[] = [Runtime.NODEJS_22_X, Runtime.NODEJS_24_X];
+
+/** The Node.js major of a runtime name such as `nodejs24.x`. */
+function nodeMajor(runtime: Runtime): number | undefined {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
+  return major === undefined ? undefined : Number(major);
+}
+
 /** The oldest Node.js major the preload supports. */
-export const MIN_NODE_MAJOR = 22;
+export const MIN_NODE_MAJOR = Math.min(...PRELOAD_RUNTIMES.map(runtime => nodeMajor(runtime)!));
+
+/** `Runtime.NODEJS_22_X or Runtime.NODEJS_24_X`: the supported runtimes as a user writes them. */
+function supportedMembers(): string {
+  const members = PRELOAD_RUNTIMES.map(runtime => `Runtime.NODEJS_${nodeMajor(runtime)}_X`);
+  return `${members.slice(0, -1).join(', ')} or ${members[members.length - 1]}`;
+}
+
+/**
+ * Why the preload cannot serve a runtime of the Node.js family, as a clause with the fix, or
+ * `undefined` when it can.
+ */
+export function preloadRuntimeProblem(runtime: Runtime): string | undefined {
+  if (PRELOAD_RUNTIMES.some(supported => supported.name === runtime.name)) {
+    return undefined;
+  }
+  const major = nodeMajor(runtime);
+  if (major !== undefined && major < MIN_NODE_MAJOR) {
+    return `runtime ${runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; use ${supportedMembers()}`;
+  }
+  const supported = PRELOAD_RUNTIMES.map(r => r.name).join(', ');
+  const newest = PRELOAD_RUNTIMES[PRELOAD_RUNTIMES.length - 1];
+  return `runtime ${runtime.name} is not one the preload of this version of cdk-lambda-otel-xray supports (${supported}); ` +
+    `use Runtime.NODEJS_${nodeMajor(newest)}_X, or a version of cdk-lambda-otel-xray that supports ${runtime.name}`;
+}
 
 export function validateRuntime(runtime: Runtime, where: string): void {
-  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
-  if (runtime.family !== RuntimeFamily.NODEJS || major === undefined) {
+  if (runtime.family !== RuntimeFamily.NODEJS) {
     throw new Error(
-      `${where}: runtime ${runtime.name} is not a Node.js runtime; use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X. ` +
+      `${where}: runtime ${runtime.name} is not a Node.js runtime; use ${supportedMembers()}. ` +
       'To trace a function of another runtime, use OtelTracing.addToFunction or the OtelTracing Aspect.',
     );
   }
-  if (Number(major) < MIN_NODE_MAJOR) {
-    throw new Error(
-      `${where}: runtime ${runtime.name} is older than Node.js ${MIN_NODE_MAJOR}, which the preload needs; ` +
-      'use Runtime.NODEJS_22_X or Runtime.NODEJS_24_X.',
-    );
+  const problem = preloadRuntimeProblem(runtime);
+  if (problem !== undefined) {
+    throw new Error(`${where}: ${problem}.`);
   }
 }
 
