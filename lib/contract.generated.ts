@@ -33,6 +33,13 @@ export const COLLECTOR_MAX_REQUEST_BODY_BYTES = 4194304;
 export const COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE = 'otel_xray.invocation.span_count';
 
 /**
+ * The attribute of the handler invocation's span in which the preload counts the spans of its trace
+ * still open when it ended (work the handler left running): the collector waits a short while for
+ * them, and removes the attribute before export.
+ */
+export const COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE = 'otel_xray.invocation.open_spans';
+
+/**
  * The environment variable holding the collector's configuration URI (confmap `file:`, `env:` or
  * `yaml:`).
  */

@@ -38,6 +38,7 @@ const DESCRIPTIONS = {
   'collector.layerConfigPath': "Where the collector layer's default configuration lands in the function.",
   'collector.maxRequestBodyBytes': "The largest OTLP request body the collector's receiver accepts; larger ones get HTTP 413.",
   'collector.invocationSpanCountAttribute': "The attribute of the handler invocation's span in which the preload counts the spans of the invocation ended with it (the span included): the collector knows the invocation complete once that many of its trace are in, and removes the attribute before export.",
+  'collector.invocationOpenSpansAttribute': "The attribute of the handler invocation's span in which the preload counts the spans of its trace still open when it ended (work the handler left running): the collector waits a short while for them, and removes the attribute before export.",
   'collector.env.configUri': "The environment variable holding the collector's configuration URI (confmap `file:`, `env:` or `yaml:`).",
   'collector.env.flushTimeout': 'The environment variable holding how long the collector may export after each invocation (a Go duration).',
   'collector.env.logLevel': "The environment variable holding the collector's log level.",
@@ -75,7 +76,7 @@ function derivedConstants(contract) {
 }
 
 /** The constants of the preload's file: its own section, and where the collector listens. */
-const PRELOAD_CONSTANTS = /^(preload\.|collector\.otlpHttpEndpoint$|collector\.otlpTracesUrl$|collector\.invocationSpanCountAttribute$)/;
+const PRELOAD_CONSTANTS = /^(preload\.|collector\.otlpHttpEndpoint$|collector\.otlpTracesUrl$|collector\.invocationSpanCountAttribute$|collector\.invocationOpenSpansAttribute$)/;
 
 /** The sections of the contract the collector's Go package holds. */
 const GO_CONSTANTS = /^collector\./;

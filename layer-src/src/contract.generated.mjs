@@ -11,6 +11,13 @@ export const COLLECTOR_OTLP_HTTP_ENDPOINT = 'http://127.0.0.1:4318';
  */
 export const COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE = 'otel_xray.invocation.span_count';
 
+/**
+ * The attribute of the handler invocation's span in which the preload counts the spans of its trace
+ * still open when it ended (work the handler left running): the collector waits a short while for
+ * them, and removes the attribute before export.
+ */
+export const COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE = 'otel_xray.invocation.open_spans';
+
 /** The file `NODE_OPTIONS=--import` loads: the preload in its layer. */
 export const PRELOAD_IMPORT_PATH = '/opt/nodejs/otel-preload/init.mjs';
 

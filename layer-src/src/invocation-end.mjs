@@ -1,6 +1,6 @@
 import { SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from './contract.generated.mjs';
+import { COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE, COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from './contract.generated.mjs';
 
 /**
  * How long before the invocation's deadline a handler still running is recorded as timed out:
@@ -38,7 +38,10 @@ export const TIMEOUT_ERROR_TYPE = 'Sandbox.Timedout';
  * It also counts the spans of each invocation: when the handler span ends, it carries in
  * COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE how many sampled spans of its trace ended during the
  * invocation, itself included, so that the collector knows the invocation complete when that
- * many have arrived, whichever request carried them and in whatever order they were read.
+ * many have arrived, whichever request carried them and in whatever order they were read. Spans
+ * of its trace still open then (work the handler left running, such as a `fetch` whose body was
+ * not read) are counted in COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE, and each is flushed to the
+ * collector as soon as it ends, while the collector still holds the environment for it.
  *
  * It is a span processor that tracks open spans and spans not yet exported (added to the tracer
  * provider before the batch span processor), an exporter wrapper that learns which spans went
@@ -67,6 +70,9 @@ export class InvocationEnd {
     /** The handler span of the latest invocation, until it ends, and how many spans of its trace ended before it. */
     this.invocationSpan = undefined;
     this.endedInInvocation = 0;
+    /** Spans of the latest invocation's trace still open when its handler span ended. */
+    this.outliving = new Set();
+    this.flushQueued = false;
     this.timer = undefined;
     this.lastError = undefined;
   }
@@ -94,13 +100,18 @@ export class InvocationEnd {
   onEnding(span) {
     if (span !== this.invocationSpan) return;
     this.invocationSpan = undefined;
-    if (span.spanContext().traceFlags & TraceFlags.SAMPLED) span.setAttribute(COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE, this.endedInInvocation + 1);
+    if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) return;
+    span.setAttribute(COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE, this.endedInInvocation + 1);
+    const traceId = span.spanContext().traceId;
+    this.outliving = new Set([...this.open].filter((s) => s !== span && s.spanContext().traceId === traceId && s.spanContext().traceFlags & TraceFlags.SAMPLED));
+    if (this.outliving.size > 0) span.setAttribute(COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE, this.outliving.size);
   }
 
   onEnd(span) {
     this.open.delete(span);
     if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) return;
     this.unexported.add(span);
+    if (this.outliving.delete(span)) this.#flushSoon();
     if (this.invocationSpan && span !== this.invocationSpan && span.spanContext().traceId === this.invocationSpan.spanContext().traceId) {
       this.endedInInvocation += 1;
     }
@@ -154,6 +165,7 @@ export class InvocationEnd {
     this.unexported.clear();
     this.invocationSpan = span;
     this.endedInInvocation = 0;
+    this.outliving = new Set();
     this.lastError = undefined;
     const remaining = Number(context?.getRemainingTimeInMillis?.());
     this.current = { span, deadline: Date.now() + (Number.isFinite(remaining) ? remaining : Infinity) };
@@ -223,6 +235,16 @@ export class InvocationEnd {
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       span.end(endTime);
     }
+  }
+
+  /** Flushes once the span that just ended is with the batch processor (the next processor). */
+  #flushSoon() {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush?.().catch(() => {});
+    });
   }
 
   #disarm() {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from '../src/contract.generated.mjs';
+import { COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE, COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE } from '../src/contract.generated.mjs';
 import { InvocationEnd, TIMEOUT_ERROR_TYPE } from '../src/invocation-end.mjs';
 import { DEFAULT_TRACES_URL, tracesUrl } from '../src/tracer-provider.mjs';
 import { createTaskRoot, lambdaEnvironment, runHandler } from './support/run-handler.mjs';
@@ -44,6 +44,34 @@ function childOf(tracer, parent, name) {
 }
 
 describe('InvocationEnd', () => {
+  it('counts the spans a handler left running, and flushes each as soon as it ends', async () => {
+    const { tracer, invoke, hooks, provider, exporter, flushes } = setUp();
+    const { span } = invoke(5000);
+    childOf(tracer, span, 'done').end();
+    const fetchBody = childOf(tracer, span, 'fetch-still-reading');
+    hooks.responseHook(span, {});
+    span.end();
+    await provider.forceFlush();
+    const handler = exporter.getFinishedSpans().find((s) => s.name === 'handler');
+    assert.equal(handler.attributes[COLLECTOR_INVOCATION_SPAN_COUNT_ATTRIBUTE], 2);
+    assert.equal(handler.attributes[COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE], 1, 'the span still open is announced');
+    assert.equal(flushes.length, 0);
+
+    fetchBody.end();
+    await sleep(0);
+    assert.equal(flushes.length, 1, 'the span that outlived the handler is flushed when it ends');
+    await provider.forceFlush();
+    assert.ok(exporter.getFinishedSpans().some((s) => s.name === 'fetch-still-reading'));
+
+    // A handler that leaves nothing running announces nothing.
+    const next = invoke(5000).span;
+    hooks.responseHook(next, {});
+    next.end();
+    await provider.forceFlush();
+    const last = exporter.getFinishedSpans().filter((s) => s.name === 'handler').at(-1);
+    assert.equal(last.attributes[COLLECTOR_INVOCATION_OPEN_SPANS_ATTRIBUTE], undefined);
+  });
+
   it('puts on the handler span how many spans of its trace ended during the invocation, itself included', async () => {
     const { tracer, invoke, hooks, provider, exporter } = setUp();
     // A span of the previous invocation's trace, ending late, is not counted.

@@ -203,7 +203,7 @@ func documentID(doc string) string {
 type senderExporter struct{ sender Sender }
 
 func (senderExporter) Start(context.Context, component.Host) error { return nil }
-func (e senderExporter) Shutdown(ctx context.Context) error       { return e.sender.Shutdown(ctx) }
+func (e senderExporter) Shutdown(ctx context.Context) error        { return e.sender.Shutdown(ctx) }
 func (senderExporter) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }

@@ -37,6 +37,11 @@ const (
 	// before export.
 	InvocationSpanCountAttribute = "otel_xray.invocation.span_count"
 
+	// InvocationOpenSpansAttribute is the attribute of the handler invocation's span in which the
+	// preload counts the spans of its trace still open when it ended (work the handler left running):
+	// the collector waits a short while for them, and removes the attribute before export.
+	InvocationOpenSpansAttribute = "otel_xray.invocation.open_spans"
+
 	// EnvConfigURI is the environment variable holding the collector's configuration URI (confmap
 	// `file:`, `env:` or `yaml:`).
 	EnvConfigURI = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -24,6 +25,12 @@ const (
 	// maxTrackedTraces bounds the traces whose received spans are counted
 	// while their invocation is not complete; the oldest are forgotten.
 	maxTrackedTraces = 1024
+	// outlivingGrace is how long, once the spans a handler span counts are
+	// in, the invocation still waits for the spans it announced still open
+	// (work the handler left running: a fetch whose body was still being
+	// read). The preload flushes each of them as it ends; one that runs
+	// longer leaves with the next export.
+	outlivingGrace = 200 * time.Millisecond
 )
 
 // invocations learns from the spans themselves when an invocation's spans
@@ -33,9 +40,11 @@ const (
 // that many spans of its trace have arrived, whichever connection carried
 // them and in whatever order. A handler span without a count (another SDK)
 // closes its invocation when it arrives, once no request is still being
-// read. A span that ended before its handler span but arrives after the
-// invocation was declared complete is late: it is exported with the next
-// flush and counted.
+// read. Spans of the trace still open when the handler span ended
+// (contract.InvocationOpenSpansAttribute: work the handler left running)
+// are waited for at most outlivingGrace once the counted ones are in. A span
+// that ended before its handler span but arrives after the invocation was
+// declared complete is late: it is exported with the next flush and counted.
 type invocations struct {
 	mu sync.Mutex
 	// handlers are the handler spans seen, by request ID, oldest first in order.
@@ -61,8 +70,9 @@ type invocations struct {
 type handlerSpan struct {
 	trace pcommon.TraceID
 	end   pcommon.Timestamp
-	// expected spans of the trace, 0 when the SDK does not count.
-	expected int
+	// expected spans of the trace, 0 when the SDK does not count;
+	// outliving spans of it were still open when it ended.
+	expected, outliving int
 	// settled once the invocation was declared complete (or given up on).
 	settled bool
 }
@@ -144,6 +154,12 @@ func handlerOf(s ptrace.Span) (string, handlerSpan, bool) {
 			}
 			s.Attributes().Remove(contract.InvocationSpanCountAttribute)
 		}
+		if open, ok := s.Attributes().Get(contract.InvocationOpenSpansAttribute); ok {
+			if open.Type() == pcommon.ValueTypeInt && open.Int() > 0 && h.expected > 0 {
+				h.outliving = int(open.Int())
+			}
+			s.Attributes().Remove(contract.InvocationOpenSpansAttribute)
+		}
 		return id, h, true
 	}
 	return "", handlerSpan{}, false
@@ -209,13 +225,18 @@ func (v *invocations) notifyLocked() {
 	v.changed = make(chan struct{})
 }
 
-// readyLocked reports whether the spans of requestID are all in.
-func (v *invocations) readyLocked(requestID string) bool {
+// readyLocked reports whether the spans of requestID are all in: counted
+// ones and outliving ones (all), or counted ones only (counted).
+func (v *invocations) readyLocked(requestID string) (all, counted bool) {
 	h, ok := v.handlers[requestID]
 	if !ok || v.inflight > 0 {
-		return false
+		return false, false
 	}
-	return h.settled || v.received[h.trace] >= h.expected
+	if h.settled {
+		return true, true
+	}
+	n := v.received[h.trace]
+	return n >= h.expected+h.outliving, n >= h.expected
 }
 
 // settleLocked declares requestID complete: its spans are claimed from its
@@ -230,9 +251,9 @@ func (v *invocations) settleLocked(requestID string) int {
 	v.handlers[requestID] = h
 	missing := max(h.expected-v.received[h.trace], 0)
 	v.missing += missing
-	// Spans of the trace beyond those counted (a later invocation's in the
-	// same trace) stay for it.
-	if left := v.received[h.trace] - h.expected; h.expected > 0 && left > 0 {
+	// Spans of the trace beyond those counted and outliving (a later
+	// invocation's in the same trace) stay for it.
+	if left := v.received[h.trace] - h.expected - h.outliving; h.expected > 0 && left > 0 {
 		v.received[h.trace] = left
 	} else {
 		delete(v.received, h.trace)
@@ -252,19 +273,30 @@ func (v *invocations) settleLocked(requestID string) int {
 // arrived, with as many spans of its trace as it counts, and no OTLP/HTTP
 // request is being read), then declares it complete; or until ctx is done.
 func (v *invocations) wait(ctx context.Context, requestID string) error {
+	var grace <-chan time.Time
 	for {
 		v.mu.Lock()
-		ready := v.readyLocked(requestID)
-		if ready {
+		all, counted := v.readyLocked(requestID)
+		if all {
 			v.settleLocked(requestID)
 		}
 		changed := v.changed
 		v.mu.Unlock()
-		if ready {
+		if all {
 			return nil
+		}
+		if counted && grace == nil {
+			timer := time.NewTimer(outlivingGrace)
+			defer timer.Stop()
+			grace = timer.C
 		}
 		select {
 		case <-changed:
+		case <-grace:
+			v.mu.Lock()
+			v.settleLocked(requestID)
+			v.mu.Unlock()
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}

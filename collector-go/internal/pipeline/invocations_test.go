@@ -191,3 +191,52 @@ func TestAHandlerSpanWithoutACountClosesItsInvocationAsBefore(t *testing.T) {
 		t.Error("AwaitsSpans = true for an invocation of an SDK that never counted")
 	}
 }
+
+func TestAnInvocationWaitsBrieflyForTheSpansItsHandlerLeftRunning(t *testing.T) {
+	r := start(t, 1000, "")
+	handler, children, ids := splitInvocation(4, "req-1", 2)
+	root := handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	root.Attributes().PutInt(contract.InvocationOpenSpansAttribute, 1)
+	// The counted child (the HTTP span) comes with the handler span; the AWS span is still open.
+	var outliving ptrace.Traces
+	outliving = ptrace.NewTraces()
+	children.CopyTo(outliving)
+	children.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == ids.AWS })
+	outliving.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != ids.AWS })
+	testsupport.PostOTLP(t, r.addr, handler)
+	testsupport.PostOTLP(t, r.addr, children)
+
+	done := make(chan error, 1)
+	go func() { done <- r.pipeline.WaitInvocation(context.Background(), "req-1") }()
+	select {
+	case err := <-done:
+		t.Fatalf("WaitInvocation = %v before the span the handler left running came or the grace passed", err)
+	case <-time.After(outlivingGrace / 4):
+	}
+	testsupport.PostOTLP(t, r.addr, outliving)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitInvocation did not return once every span was in")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if res := r.pipeline.Flush(ctx); res.Exported() != 3 || res.Missing != 0 {
+		t.Fatalf("flush: %d exported, %d missing; want 3, 0", res.Exported(), res.Missing)
+	}
+
+	// A span left running that does not end: the wait ends after the grace, nothing counted missing.
+	handler, children, _ = splitInvocation(5, "req-2", 3)
+	handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutInt(contract.InvocationOpenSpansAttribute, 1)
+	testsupport.PostOTLP(t, r.addr, handler)
+	testsupport.PostOTLP(t, r.addr, children)
+	if err := r.pipeline.WaitInvocation(ctx, "req-2"); err != nil {
+		t.Fatalf("WaitInvocation = %v for a handler that left a span running, want the grace to end it", err)
+	}
+	if res := r.pipeline.Flush(ctx); res.Exported() != 3 || res.Missing != 0 || res.Dropped() != 0 {
+		t.Fatalf("flush: %d exported, %d missing, %d dropped; want 3, 0, 0", res.Exported(), res.Missing, res.Dropped())
+	}
+}
