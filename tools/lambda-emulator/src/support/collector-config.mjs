@@ -1,4 +1,5 @@
-// Points the collector's awsxray exporter at the local X-Ray stand-in without touching the layer:
+// Points the collector's awsxray exporter at the local X-Ray stand-in without touching the layer
+// (an awsxray_daemon exporter needs nothing: it sends to the daemon stand-in's address):
 // the function's collector configuration (the contract's collector.env.configUri, a confmap URI with
 // the file:, yaml: or env: scheme) is read, its awsxray exporters get `endpoint`, and the result is
 // handed back through an env: URI.
@@ -23,6 +24,10 @@ export function collectorConfigOverrides(functionEnv, optDir, xrayEndpoint) {
   const uri = functionEnv[CONFIG_URI_ENV] ?? DEFAULT_CONFIG_URI;
   const config = loadConfig(uri, functionEnv, optDir);
   const exporters = Object.keys(config.exporters ?? {}).filter((id) => id === 'awsxray' || id.startsWith('awsxray/'));
+  const toDaemon = Object.keys(config.exporters ?? {}).some((id) => id === 'awsxray_daemon' || id.startsWith('awsxray_daemon/'));
+  // The awsxray_daemon exporter sends to AWS_XRAY_DAEMON_ADDRESS: the daemon stand-in
+  // (`xrayDaemon`) forwards to the local X-Ray, nothing to rewrite.
+  if (exporters.length === 0 && toDaemon) return {};
   if (exporters.length === 0) {
     throw new Error(`${CONFIG_URI_ENV}=${uri}: the configuration has no awsxray exporter to point at ${xrayEndpoint}; add one under exporters`);
   }
