@@ -52,7 +52,8 @@ else
     added_policy=1
   fi
   status=0
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_db[@]}"; } >"$CACHE/apt-databases.log" 2>&1 || status=$?
+  # -o DPkg::Lock::Timeout: another package manager run (a parallel set-up) may hold dpkg's lock.
+  { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing_db[@]}"; } >"$CACHE/apt-databases.log" 2>&1 || status=$?
   if [ -n "$added_policy" ]; then rm -f "$policy_rc"; fi
   if [ "$status" -ne 0 ]; then
     cat "$CACHE/apt-databases.log" >&2
