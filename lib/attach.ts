@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { IResolveContext, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, CfnFunction, Function as LambdaFunction, ILayerVersion, LayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
@@ -313,6 +313,9 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
     fn.addEnvironment(key, value);
   }
   validateEnvironmentAtSynth(fn, where);
+  if (preload) {
+    keepPreloadInNodeOptions(fn, where);
+  }
   exporter.policyStatements.forEach(statement => fn.addToRolePolicy(statement));
   if (all) {
     setTracing(fn, context.tracing ?? Tracing.ACTIVE);
@@ -370,6 +373,47 @@ function validateEnvironmentAtSynth(fn: LambdaFunction, where: string): void {
       const tracingKeys = Object.keys(variables).filter(key => TRACING_VARIABLES.includes(key) || key === 'NODE_OPTIONS');
       const reason = environmentTooLarge(variables, tracingKeys, true);
       return reason === undefined ? [] : [`${where}: ${sentence(reason)}`];
+    },
+  });
+}
+
+const PRELOAD_KEPT = Symbol.for('cdk-lambda-otel-xray.preloadKept');
+
+/**
+ * `addEnvironment('NODE_OPTIONS', ...)` after tracing replaces the value, which would drop the
+ * preload's `--import` and leave the function silently untraced. The function's environment is
+ * rendered through a value that adds the preload to whatever `NODE_OPTIONS` holds at synth;
+ * what cannot take it (another tracer, a value known only at deploy time) fails synth.
+ */
+function keepPreloadInNodeOptions(fn: LambdaFunction, where: string): void {
+  if ((fn as any)[PRELOAD_KEPT] === true) {
+    return;
+  }
+  Object.defineProperty(fn, PRELOAD_KEPT, { value: true, configurable: true });
+  const cfn = fn.node.defaultChild as CfnFunction;
+  const rendered = cfn.environment;
+  const merge = (environment: any): { merged?: any; problem?: string } => {
+    const current = environment?.variables?.NODE_OPTIONS;
+    if (current !== undefined && typeof current !== 'string') {
+      return { problem: `${where}: NODE_OPTIONS is not known at synth time, so the preload cannot be added to it; give it as a plain string.` };
+    }
+    try {
+      const value = mergeNodeOptions(current, OtelPreloadLayer.NODE_OPTION, `${where}: environment.NODE_OPTIONS`);
+      return { merged: value === current ? environment : { ...environment, variables: { ...environment?.variables, NODE_OPTIONS: value } } };
+    } catch (e) {
+      return { problem: (e as Error).message };
+    }
+  };
+  cfn.environment = Lazy.uncachedAny({
+    produce: (context: IResolveContext) => {
+      const environment = context.resolve(rendered);
+      return merge(environment).merged ?? environment;
+    },
+  });
+  fn.node.addValidation({
+    validate: () => {
+      const problem = merge(Stack.of(fn).resolve(rendered)).problem;
+      return problem === undefined ? [] : [problem];
     },
   });
 }

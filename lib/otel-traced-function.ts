@@ -121,12 +121,10 @@ export class OtelTracedFunction extends NodejsFunction {
   }
 
   /**
-   * Adds an environment variable. `NODE_OPTIONS` keeps the preload's `--import`.
+   * Adds an environment variable. `NODE_OPTIONS` keeps the preload's `--import`, added to the
+   * value when the app is synthesized, as on every traced function.
    */
   public addEnvironment(key: string, value: string, options?: EnvironmentOptions): this {
-    if (key === 'NODE_OPTIONS' && this.preloadLayer !== undefined) {
-      return super.addEnvironment(key, mergeNodeOptions(value, OtelPreloadLayer.NODE_OPTION, `OtelTracedFunction '${this.node.path}': addEnvironment('NODE_OPTIONS')`), options);
-    }
     return super.addEnvironment(key, value, options);
   }
 }
