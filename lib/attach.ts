@@ -248,6 +248,9 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
       `and Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's code`);
   }
 
+  if (needCollector) checkLayerRegion(fn, options.collectorLayer, 'collectorLayer', where);
+  if (needPreload) checkLayerRegion(fn, options.preloadLayer, 'preloadLayer', where);
+
   // The options (errors, not reasons: they are the caller's).
   const exporter = (options.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
   const defaults: { [key: string]: string } = { [COLLECTOR_CONFIG_URI_ENV]: collectorConfigUri(exporter) };
@@ -323,6 +326,26 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   const attachment: Attachment = { collectorLayer, preloadLayer, serviceName, preload };
   Object.defineProperty(fn, TRACED, { value: { part, attachment } satisfies Traced, configurable: true });
   return attachment;
+}
+
+/**
+ * Lambda attaches layers of the function's own Region only. A layer given as an option must
+ * be in it, when both Regions are known at synth: the Region in the layer's ARN, else of the
+ * stack that defines it.
+ */
+function checkLayerRegion(fn: LambdaFunction, layer: ILayerVersion | undefined, prop: string, where: string): void {
+  if (layer === undefined) {
+    return;
+  }
+  const functionRegion = Stack.of(fn).region;
+  const arnRegion = Token.isUnresolved(layer.layerVersionArn) ? undefined : /^arn:[^:]+:lambda:([^:]+):/.exec(layer.layerVersionArn)?.[1];
+  const layerRegion = arnRegion ?? layer.env.region;
+  if (Token.isUnresolved(functionRegion) || Token.isUnresolved(layerRegion) || layerRegion === functionRegion) {
+    return;
+  }
+  throw new CannotTrace(where,
+    `${prop} '${layer.node.path}' is in ${layerRegion} but the function is in ${functionRegion}, and Lambda attaches layers of the ` +
+    `function's own Region only; give a layer published in ${functionRegion}, or leave ${prop} unset to use the stack's own`);
 }
 
 /** The stack's shared layer of that id, if it was made already (looked up, never created). */
