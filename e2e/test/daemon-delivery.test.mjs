@@ -69,10 +69,13 @@ describe('segments handed to the X-Ray daemon (XRayDelivery.DAEMON)', () => {
     for (const result of results) {
       const own = flushes.filter((r) => r.request_id === result.requestId);
       assert.equal(own.length, 1, `invocation ${result.requestId} exported its own spans before its next event: ${JSON.stringify(flushes)}`);
-      assert.equal(own[0].trigger, 'invocation_span');
+      // Whichever of the handler span and runtimeDone reaches the collector first ends the wait: a
+      // loaded machine can let runtimeDone win (billed.test.mjs).
+      assert.ok(['invocation_span', 'runtimeDone'].includes(own[0].trigger), `flush trigger ${own[0].trigger}`);
       assert.equal(own[0].exported_spans, WORK_SPANS + 2, 'the handler span, its work spans and the fetch');
       assert.equal(own[0].dropped_spans, 0);
     }
+    assert.ok(flushes.some((r) => r.trigger === 'invocation_span'), `no flush on the handler span: ${flushes.map((r) => r.trigger).join(', ')}`);
     const daemon = app.service.xrayDaemon.stats;
     assert.equal(daemon.malformed, 0, `the daemon stand-in read every datagram: ${JSON.stringify(daemon)}`);
     assert.equal(daemon.oversized, 0);
