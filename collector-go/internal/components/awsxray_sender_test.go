@@ -298,12 +298,20 @@ func TestOneSlowSpanDoesNotHoldTheFlushPastItsDeadline(t *testing.T) {
 	for i := byte(1); i <= 50; i++ {
 		addSpan(ss, i)
 	}
+	// Ten slow spans: translating them all would take 1.5 s, stopping at the deadline about
+	// 150 ms; the check sits far from both.
+	sender.makeDocs = func(span ptrace.Span, r pcommon.Resource) ([]string, error) {
+		if id := span.SpanID()[7]; id >= 21 && id <= 30 {
+			time.Sleep(150 * time.Millisecond)
+		}
+		return translate(span, r)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	res = sender.Send(ctx, td)
-	if took := time.Since(start); took > 400*time.Millisecond {
-		t.Errorf("Send took %v with a 100 ms deadline and a 150 ms span", took)
+	if took := time.Since(start); took > 750*time.Millisecond {
+		t.Errorf("Send took %v with a 100 ms deadline: it translated past the deadline", took)
 	}
 	if res.Stored != 0 || res.RetrySpans != 50 || res.Retry.SpanCount() != 50 || res.DroppedSpans() != 0 {
 		t.Fatalf("result = %+v, want all 50 spans kept for a retry", res)

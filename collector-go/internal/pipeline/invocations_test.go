@@ -41,7 +41,18 @@ func TestWaitInvocationReturnsOnceTheHandlerSpanAndEveryRequestAreIn(t *testing.
 	if _, err := conn.Write(body[:10]); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the receiver is reading it
+	// Until the receiver is reading it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.pipeline.buffer.invocations.mu.Lock()
+		reading := r.pipeline.buffer.invocations.inflight > 0
+		r.pipeline.buffer.invocations.mu.Unlock()
+		if reading {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the receiver never started reading the partial request")
+		}
+	}
 
 	if resp := testsupport.PostOTLP(t, r.addr, withInvocationSpan(2, "faas.invocation_id", "req-1")); resp.StatusCode != http.StatusOK {
 		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
