@@ -2,6 +2,7 @@ import { IResolveContext, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, CfnFunction, Function as LambdaFunction, ILayerVersion, LayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
+import { collectorArchitectureProblem } from './collector-bundling';
 import { collectorConfigUri } from './collector-config';
 import { COLLECTOR_STACK_LAYER_ID_PREFIX, OtelCollectorLayer } from './collector-layer';
 import {
@@ -248,6 +249,10 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
       `and Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's code`);
   }
 
+  const architectureProblem = needCollector && options.collectorLayer === undefined ? collectorArchitectureProblem(fn.architecture) : undefined;
+  if (architectureProblem !== undefined) {
+    throw new CannotTrace(where, `its ${architectureProblem}`);
+  }
   if (needCollector) checkLayerRegion(fn, options.collectorLayer, 'collectorLayer', where);
   if (needPreload) checkLayerRegion(fn, options.preloadLayer, 'preloadLayer', where);
 

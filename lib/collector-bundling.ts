@@ -150,17 +150,29 @@ export function buildCommand(inputDir: string, outputDir: string): string[] {
   return ['bash', `${inputDir}/build.sh`, outputDir];
 }
 
-/** `GOARCH` for a Lambda architecture. */
-export function goArch(architecture: Architecture): string {
-  switch (architecture.name) {
-    case Architecture.X86_64.name: return 'amd64';
-    case Architecture.ARM_64.name: return 'arm64';
-    default:
-      throw new Error(
-        `Unsupported architecture '${architecture.name}' for the collector layer: ` +
-        'the collector is built for Architecture.X86_64 and Architecture.ARM_64 only; use one of them.',
-      );
+/** The collector is built for these architectures, as `GOARCH`. */
+const GOARCH: { [architecture: string]: string } = { [Architecture.X86_64.name]: 'amd64', [Architecture.ARM_64.name]: 'arm64' };
+
+/** Why the collector cannot serve an architecture, as a clause with the fix, or `undefined` when it can. */
+export function collectorArchitectureProblem(architecture: Architecture): string | undefined {
+  if (GOARCH[architecture.name] !== undefined) {
+    return undefined;
   }
+  return `architecture '${architecture.name}' is not one the collector is built for (${Object.keys(GOARCH).join(', ')}); ` +
+    'use Architecture.X86_64 or Architecture.ARM_64';
+}
+
+/**
+ * `GOARCH` for a Lambda architecture.
+ *
+ * @param where names the construct in the error for an architecture the collector is not built for
+ */
+export function goArch(architecture: Architecture, where: string = 'OtelCollectorLayer'): string {
+  const problem = collectorArchitectureProblem(architecture);
+  if (problem !== undefined) {
+    throw new Error(`${where}: ${problem}.`);
+  }
+  return GOARCH[architecture.name];
 }
 
 /** The `go` directive of the source's `go.mod`: the oldest Go that builds the collector. */

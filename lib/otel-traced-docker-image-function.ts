@@ -111,7 +111,7 @@ export class OtelTracedDockerImageFunction extends DockerImageFunction {
 
 /** The prebuilt collector of an architecture: an image cannot compile it at synth. */
 function collectorDirectory(architecture: Architecture, where: string): string {
-  goArch(architecture);
+  goArch(architecture, where);
   const directory = prebuiltCollectorDirectory(architecture);
   if (directory === undefined) {
     throw new Error(

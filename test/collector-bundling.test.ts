@@ -45,7 +45,7 @@ describe('one build command for both paths', () => {
 
   test('an unknown architecture is refused with the supported ones', () => {
     expect(() => goArch(Architecture.custom('riscv64'))).toThrow(
-      "Unsupported architecture 'riscv64' for the collector layer: the collector is built for Architecture.X86_64 and Architecture.ARM_64 only",
+      "OtelCollectorLayer: architecture 'riscv64' is not one the collector is built for (x86_64, arm64); use Architecture.X86_64 or Architecture.ARM_64.",
     );
   });
 

@@ -292,6 +292,33 @@ describe('what the Aspect cannot trace is a warning naming the function and the 
   });
 });
 
+describe('an architecture the collector is not built for', () => {
+  const RISCV = Architecture.custom('riscv64');
+
+  test('the Aspect warns on that function, naming it, and traces the others', () => {
+    const stack = newStack();
+    pythonFunction(stack, 'Riscv', { architecture: RISCV });
+    nodeFunction(stack, 'Node');
+    Aspects.of(stack).add(new OtelTracing());
+    const template = Template.fromStack(stack);
+    expect(fnProps(template, 'Riscv').Layers).toBeUndefined();
+    expect(fnProps(template, 'Node').Layers).toHaveLength(2);
+    expect(warnings(stack)).toEqual([{
+      path: '/TestStack/Riscv',
+      message: "not tracing Lambda function 'TestStack/Riscv': its architecture 'riscv64' is not one the collector is built for (x86_64, arm64); " +
+        'use Architecture.X86_64 or Architecture.ARM_64. Opt it out with OtelTracing.exclude() to silence this warning. ' +
+        `[ack: ${OtelTracing.WARNING_ID}]`,
+    }]);
+  });
+
+  test('OtelTracing.addToFunction fails naming the function', () => {
+    const stack = newStack();
+    const fn = pythonFunction(stack, 'Riscv', { architecture: RISCV });
+    expect(() => OtelTracing.addToFunction(fn)).toThrow(
+      "OtelTracing.addToFunction('TestStack/Riscv'): its architecture 'riscv64' is not one the collector is built for (x86_64, arm64)");
+  });
+});
+
 describe('opting out', () => {
   test('an excluded function, and every function under an excluded scope, is neither traced nor warned about', () => {
     const stack = newStack();
