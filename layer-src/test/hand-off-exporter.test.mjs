@@ -40,12 +40,13 @@ async function closedPort() {
 
 describe('hand-off exporter', () => {
   it('is done once the request is handed to the socket, before the collector answers', async () => {
-    const collector = await startOtlpStandIn({ answerDelayMillis: 400 });
-    const exporter = new HandOffExporter({ url: `${collector.endpoint}/v1/traces`, timeoutMillis: 2000 });
+    // The collector answers after 3 s; a hand-off takes milliseconds. The check sits far from both.
+    const collector = await startOtlpStandIn({ answerDelayMillis: 3000 });
+    const exporter = new HandOffExporter({ url: `${collector.endpoint}/v1/traces`, timeoutMillis: 6000 });
     try {
       const { result, millis } = await exportTimed(exporter, someSpans(['a', 'b']));
       assert.equal(result.code, ExportResultCode.SUCCESS);
-      assert.ok(millis < 200, `done after ${millis.toFixed(1)} ms, the collector answers after 400 ms`);
+      assert.ok(millis < 1500, `done after ${millis.toFixed(1)} ms, the collector answers after 3000 ms`);
       await collector.waitFor((spans) => spans.length === 2);
       await exporter.shutdown();
     } finally {
@@ -54,11 +55,12 @@ describe('hand-off exporter', () => {
   });
 
   it('fails at once when nothing listens, as the OTLP exporter does', async () => {
-    const exporter = new HandOffExporter({ url: `http://127.0.0.1:${await closedPort()}/v1/traces`, timeoutMillis: 500 });
+    // A refused connection fails in milliseconds; waiting for the 5 s timeout would not.
+    const exporter = new HandOffExporter({ url: `http://127.0.0.1:${await closedPort()}/v1/traces`, timeoutMillis: 5000 });
     const { result, millis } = await exportTimed(exporter, someSpans(['a']));
     assert.equal(result.code, ExportResultCode.FAILED);
     assert.ok(result.error instanceof Error);
-    assert.ok(millis < 200, `failed after ${millis.toFixed(1)} ms`);
+    assert.ok(millis < 2000, `failed after ${millis.toFixed(1)} ms`);
   });
 
   it('sends the spans once more when the collector refuses them after the hand-off (503)', async () => {
@@ -128,18 +130,19 @@ describe('hand-off exporter', () => {
   });
 
   it('does not hold a traced invocation\'s response for the collector\'s answer', async () => {
-    const collector = await startOtlpStandIn({ answerDelayMillis: 300 });
+    const collector = await startOtlpStandIn({ answerDelayMillis: 3000 });
     try {
       const traces = Array.from({ length: 3 }, () => xrayTraceHeader({ sampled: true }));
       const taskRoot = createTaskRoot({ 'index.mjs': 'export const handler = async () => Date.now();\n' });
       const { results } = await runHandler({
-        env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '2000' },
+        env: { ...lambdaEnvironment({ taskRoot, handler: 'index.handler' }), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '6000' },
         invocations: traces.map((trace) => ({ event: {}, traceHeader: trace.header })),
       });
       const times = results.map((r) => r.result);
-      // Invocations run back to back: the gap includes the end-of-invocation flush of the one before.
+      // Invocations run back to back: the gap includes the end-of-invocation flush of the one
+      // before, milliseconds; waiting for the collector's answer would make it 3 s.
       for (let i = 1; i < times.length; i++) {
-        assert.ok(times[i] - times[i - 1] < 200, `invocation ${i + 1} started ${times[i] - times[i - 1]} ms after the one before; the collector answers after 300 ms`);
+        assert.ok(times[i] - times[i - 1] < 1500, `invocation ${i + 1} started ${times[i] - times[i - 1]} ms after the one before; the collector answers after 3000 ms`);
       }
       await collector.waitFor((all) => traces.every((trace) => all.some((s) => s.traceId === trace.traceId)));
     } finally {
