@@ -53,7 +53,7 @@ func run(name string, args []string) int {
 		RuntimeAPI: runtimeAPI, ExtensionName: name, Settings: s, SettingsErr: settingsErr, Logger: logger,
 		StartPipeline: func(ctx context.Context) (lifecycle.Pipeline, error) {
 			return pipeline.StartFromURI(ctx, s.ConfigURI, pipeline.Limits{MaxSpans: s.MaxBufferedSpans, MaxBytes: s.MaxBufferedBytes}, logger,
-				pipeline.WithFallbackServiceName(s.FunctionName))
+				pipeline.WithFallbackServiceName(s.FunctionName), pipeline.WithCountingSDK(s.PreloadCounts))
 		},
 	})
 	if err != nil {

@@ -78,8 +78,11 @@ function derivedConstants(contract) {
 /** The constants of the preload's file: its own section, and where the collector listens. */
 const PRELOAD_CONSTANTS = /^(preload\.|collector\.otlpHttpEndpoint$|collector\.otlpTracesUrl$|collector\.invocationSpanCountAttribute$|collector\.invocationOpenSpansAttribute$)/;
 
-/** The sections of the contract the collector's Go package holds. */
-const GO_CONSTANTS = /^collector\./;
+/**
+ * What the collector's Go package holds: its own section, and the preload's import path (whose
+ * presence in NODE_OPTIONS tells the collector that the function's spans come counted).
+ */
+const GO_CONSTANTS = /^(collector\.|preload\.importPath$)/;
 
 /** Go initialisms in constant names (https://go.dev/wiki/CodeReviewComments#initialisms). */
 const GO_INITIALISMS = new Set(['otlp', 'http', 'uri', 'url', 'id', 'api']);
@@ -138,12 +141,14 @@ function jsName(where) {
  * for a default; a duration in milliseconds (`...Ms`) becomes a time.Duration without the unit.
  */
 function goName(where) {
-  const [, ...rest] = where.split('.');
+  const [section, ...rest] = where.split('.');
   const field = rest.at(-1);
   const group = rest.length > 1 ? rest[0] : undefined;
   const fieldWords = words(field);
   if (isMillis(where)) fieldWords.pop();
-  const prefix = group === 'env' ? 'Env' : group === 'defaults' ? 'Default' : '';
+  // The collector's own values go bare; another section's are named by it (PreloadImportPath).
+  const sectionName = section === 'collector' ? '' : section[0].toUpperCase() + section.slice(1);
+  const prefix = (group === 'env' ? 'Env' : group === 'defaults' ? 'Default' : '') + sectionName;
   return prefix + fieldWords.map((w) => (GO_INITIALISMS.has(w) ? w.toUpperCase() : w[0].toUpperCase() + w.slice(1))).join('');
 }
 

@@ -52,6 +52,10 @@ type Settings struct {
 	// (AWS_LAMBDA_FUNCTION_NAME): the service name of spans whose SDK
 	// knows none.
 	FunctionName string
+	// PreloadCounts is set when NODE_OPTIONS imports the preload, which
+	// counts each invocation's spans on its handler span: from the first
+	// invocation on, platform.runtimeDone alone does not end a wait.
+	PreloadCounts bool
 }
 
 // ExportMode says when the spans of an invocation are exported.
@@ -81,6 +85,11 @@ const envFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 
 // envFunctionName is the function's name, set by Lambda (same page).
 const envFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
+
+// envNodeOptions holds Node.js's options, the preload's import among them
+// when the function is traced by it; extensions see the function's
+// environment.
+const envNodeOptions = "NODE_OPTIONS"
 
 // Byte budget of the span buffer: 1/16 of the function's memory, at least
 // 4 MiB and at most 64 MiB; 8 MiB (a 128 MB function) when the memory size
@@ -157,6 +166,9 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	}
 	if v, ok := get(envFunctionName); ok {
 		s.FunctionName = v
+	}
+	if v, ok := get(envNodeOptions); ok {
+		s.PreloadCounts = strings.Contains(v, contract.PreloadImportPath)
 	}
 	if v, ok := get(contract.EnvConfigURI); ok {
 		s.ConfigURI = v

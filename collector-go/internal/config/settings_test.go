@@ -25,7 +25,7 @@ func TestDefaultSettingsAreTheContracts(t *testing.T) {
 	}
 	if s.ConfigURI != contract.DefaultConfigURI || s.FlushTimeout != contract.DefaultFlushTimeout ||
 		s.LogLevel.String() != contract.DefaultLogLevel || s.TelemetryListen != "sandbox.localdomain:0" ||
-		s.MaxBufferedSpans != contract.DefaultMaxBufferedSpans || string(s.OnStartupFailure) != contract.DefaultOnStartupFailure {
+		s.MaxBufferedSpans != contract.DefaultMaxBufferedSpans || string(s.OnStartupFailure) != contract.DefaultOnStartupFailure || s.PreloadCounts {
 		t.Fatalf("defaults = %+v", s)
 	}
 }
@@ -52,13 +52,14 @@ func TestValidSettings(t *testing.T) {
 		contract.EnvOnStartupFailure: "init-error",
 		EnvExportMode:                "Every-Invocation",
 		envFunctionName:              "orders-fn",
+		envNodeOptions:               "--enable-source-maps --import " + contract.PreloadImportPath,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.ConfigURI != "env:MY_CONFIG" || s.FlushTimeout != 750*time.Millisecond || s.LogLevel != zapcore.DebugLevel ||
 		s.TelemetryListen != "127.0.0.1:4243" || s.MaxBufferedSpans != 500 || s.OnStartupFailure != InitError ||
-		s.ExportMode != ExportEveryInvocation || s.FunctionName != "orders-fn" {
+		s.ExportMode != ExportEveryInvocation || s.FunctionName != "orders-fn" || !s.PreloadCounts {
 		t.Fatalf("settings = %+v", s)
 	}
 	if s, _ := SettingsFromEnv(env(map[string]string{contract.EnvFlushTimeout: "1500"})); s.FlushTimeout != 1500*time.Millisecond {

@@ -80,6 +80,9 @@ const (
 	// says otherwise: keep the function running untraced.
 	DefaultOnStartupFailure = "continue"
 
+	// PreloadImportPath is the file `NODE_OPTIONS=--import` loads: the preload in its layer.
+	PreloadImportPath = "/opt/nodejs/otel-preload/init.mjs"
+
 	// DefaultConfigURI is the collector's configuration URI when its environment names none: the
 	// layer's default file.
 	DefaultConfigURI = "file:" + LayerConfigPath

@@ -604,3 +604,50 @@ func TestAnExportThatWaitsForNoAnswerIsNeverDeferredAtSteadyTraffic(t *testing.T
 	h.api.Shutdown("spindown", 2*time.Second)
 	_ = h.wait(t)
 }
+
+// withCountingSDK starts the pipeline knowing that the function's SDK
+// counts (as main does when NODE_OPTIONS imports the preload).
+func withCountingSDK() option {
+	return func(o *Options) {
+		start := o.StartPipeline
+		o.StartPipeline = func(ctx context.Context) (Pipeline, error) {
+			p, err := start(ctx)
+			if err == nil {
+				pipeline.WithCountingSDK(true)(p.(*pipeline.Pipeline))
+			}
+			return p, err
+		}
+	}
+}
+
+func TestWithThePreloadTheFirstInvocationWaitsForItsHandlerSpanPastRuntimeDone(t *testing.T) {
+	h := run(t, true, withCountingSDK())
+	h.api.WaitNext(t, hangGuard)
+	h.api.Invoke("req-1", 5*time.Second)
+	h.api.RuntimeDone(t, "req-1")
+	h.assertNoNextFor(t, 100*time.Millisecond)
+	children := h.sendCountedInvocation(t, 1, "req-1")
+	testsupport.PostOTLP(t, h.otlpAddr, children)
+	h.api.WaitNext(t, hangGuard)
+	flushes := h.logs.FilterMessage("flush").All()
+	if len(flushes) != 1 || flushes[0].ContextMap()["trigger"] != "invocation_span" || flushes[0].ContextMap()["exported_spans"] != int64(3) {
+		t.Fatalf("flush log lines = %v, want one exporting the 3 spans once the handler span came", flushes)
+	}
+
+	// A handler span that never comes: the wait ends after the grace, and the next invocation is
+	// not held for one again.
+	h.api.Invoke("req-2", 5*time.Second)
+	h.api.RuntimeDone(t, "req-2")
+	h.api.WaitNext(t, hangGuard)
+	time.Sleep(2 * steadyGap) // low traffic: each invocation exports before its next event
+	h.api.Invoke("req-3", 5*time.Second)
+	h.sendSpans(t, 3)
+	h.api.RuntimeDone(t, "req-3")
+	h.api.WaitNext(t, hangGuard)
+	last := h.logs.FilterField(zap.String("request_id", "req-3")).FilterMessage("flush").All()
+	if len(last) != 1 || last[0].ContextMap()["trigger"] != "runtimeDone" {
+		t.Fatalf("req-3 flush lines = %v, want one on runtimeDone once no handler span is expected", last)
+	}
+	h.api.Shutdown("spindown", 2*time.Second)
+	_ = h.wait(t)
+}

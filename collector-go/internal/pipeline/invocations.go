@@ -318,10 +318,16 @@ func (v *invocations) awaitsSpans(requestID string) bool {
 
 // giveUp declares requestID complete with what arrived, counting the
 // shortfall as missing; it returns the shortfall (0 when its handler span
-// never came: nothing tells how many spans are missing).
+// never came: nothing tells how many spans are missing). A handler span
+// that never came stops the expectation that one always does, until a
+// counted one arrives: a function whose SDK does not deliver it is not
+// held for it again.
 func (v *invocations) giveUp(requestID string) int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if _, ok := v.handlers[requestID]; !ok {
+		v.counting = false
+	}
 	return v.settleLocked(requestID)
 }
 

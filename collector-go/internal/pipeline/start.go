@@ -29,3 +29,12 @@ func StartFromURI(ctx context.Context, uri string, limits Limits, logger *zap.Lo
 	}
 	return p, nil
 }
+
+// WithCountingSDK tells the pipeline, before any span arrives, that the
+// function's SDK counts each invocation's spans on its handler span (the
+// preload does), so that platform.runtimeDone does not end the wait for the
+// first invocation's handler span. Should the handler span then not come,
+// the pipeline stops expecting it until a counted one arrives.
+func WithCountingSDK(counting bool) Option {
+	return func(p *Pipeline) { p.buffer.invocations.counting = counting }
+}
