@@ -259,9 +259,10 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   // The options (errors, not reasons: they are the caller's).
   const exporter = (options.exporter ?? TraceExporter.xray()).bind(`${where}: exporter`);
   const defaults: { [key: string]: string } = { [COLLECTOR_CONFIG_URI_ENV]: collectorConfigUri(exporter) };
-  if (options.collectorFlushTimeout !== undefined) {
-    defaults[COLLECTOR_FLUSH_TIMEOUT_ENV] = flushTimeoutSetting(options.collectorFlushTimeout, fn.timeout, where,
-      message => new CannotTrace(where, message.slice(`${where}: `.length)));
+  const flushTimeout = flushTimeoutSetting(options.collectorFlushTimeout, fn.timeout, where,
+    message => new CannotTrace(where, message.slice(`${where}: `.length)));
+  if (flushTimeout !== undefined) {
+    defaults[COLLECTOR_FLUSH_TIMEOUT_ENV] = flushTimeout;
   }
   if (options.collectorLogLevel !== undefined) {
     defaults[COLLECTOR_LOG_LEVEL_ENV] = options.collectorLogLevel;

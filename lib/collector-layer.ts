@@ -43,7 +43,8 @@ export interface AddCollectorOptions {
 
   /**
    * How long the collector may spend exporting an invocation's spans after the function has
-   * answered; it must be shorter than the function's timeout.
+   * answered; it must be shorter than the function's timeout. Unset, for a function whose
+   * timeout is 2 seconds or less, it is half the function's timeout.
    *
    * @default Duration.seconds(2)
    */

@@ -50,6 +50,8 @@ export interface OtelTracingSettings {
    * How long the collector may spend exporting an invocation's spans after the function has
    * answered. This time counts toward the function's duration, so it must be shorter than
    * the function's timeout; spans not delivered by then are dropped and counted in the log.
+   * Unset, for a function whose timeout is 2 seconds or less, it is half the function's
+   * timeout, so that the export always fits in it.
    *
    * @default Duration.seconds(2)
    */

@@ -177,14 +177,23 @@ function listedIn(packageJsonPath: string, name: string): boolean {
 const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(3);
 
 /**
- * The flush timeout as the collector reads it (`2000ms`): positive, and shorter than the
- * function's timeout, since the export after each response counts toward it. A Token-valued
- * duration (or function timeout) cannot be checked at synth and is passed through.
+ * The flush timeout as the collector reads it (`2000ms`), always shorter than the function's
+ * timeout, since the export after each response counts toward it: one given must be positive
+ * and shorter; none given is the collector's default (no setting), or, for a function whose
+ * timeout is not longer than that default, half its timeout. A Token-valued duration (or
+ * function timeout) cannot be checked at synth and is passed through.
  */
 export function flushTimeoutSetting(
-  flushTimeout: Duration, timeout: Duration | undefined, where: string,
+  flushTimeout: Duration | undefined, timeout: Duration | undefined, where: string,
   notShorter: (message: string) => Error = message => new Error(message),
-): string {
+): string | undefined {
+  const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
+  if (flushTimeout === undefined) {
+    if (functionTimeout.isUnresolved() || functionTimeout.toMilliseconds() > COLLECTOR_DEFAULT_FLUSH_TIMEOUT_MS) {
+      return undefined;
+    }
+    return `${Math.floor(functionTimeout.toMilliseconds() / 2)}ms`;
+  }
   if (flushTimeout.isUnresolved()) {
     return unresolvedDurationSetting(flushTimeout, where);
   }
@@ -195,7 +204,6 @@ export function flushTimeoutSetting(
       `give a positive duration such as Duration.seconds(${COLLECTOR_DEFAULT_FLUSH_TIMEOUT_MS / 1000}), the collector's default.`,
     );
   }
-  const functionTimeout = timeout ?? DEFAULT_FUNCTION_TIMEOUT;
   if (!functionTimeout.isUnresolved() && ms >= functionTimeout.toMilliseconds()) {
     throw notShorter(
       `${where}: collectorFlushTimeout (${flushTimeout.toHumanString()}) is not shorter than the function's timeout ` +

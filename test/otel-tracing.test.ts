@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { Aspects, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import {
   Architecture, CfnFunction, Code, DockerImageCode, DockerImageFunction, Function as LambdaFunction, FunctionProps, LayerVersion, Runtime,
@@ -316,6 +316,51 @@ describe('an architecture the collector is not built for', () => {
     const fn = pythonFunction(stack, 'Riscv', { architecture: RISCV });
     expect(() => OtelTracing.addToFunction(fn)).toThrow(
       "OtelTracing.addToFunction('TestStack/Riscv'): its architecture 'riscv64' is not one the collector is built for (x86_64, arm64)");
+  });
+});
+
+describe('the flush timeout always fits in the function\'s timeout', () => {
+  function flushSetting(props: Partial<FunctionProps>, options: OtelTracingOptions = {}, how: 'call' | 'aspect' = 'call'): string | undefined {
+    const stack = newStack();
+    const fn = nodeFunction(stack, 'Fn', props);
+    if (how === 'call') OtelTracing.addToFunction(fn, options);
+    else Aspects.of(stack).add(new OtelTracing(options));
+    return fnProps(Template.fromStack(stack), 'Fn').Environment.Variables[C.env.flushTimeout];
+  }
+
+  test.each<[string, Duration | undefined, string | undefined]>([
+    ['Lambda\'s default timeout (3 s): the collector\'s default, not written', undefined, undefined],
+    ['a 10 s timeout: the collector\'s default', Duration.seconds(10), undefined],
+    ['a timeout equal to the default flush timeout (2 s): half of it', Duration.seconds(2), '1000ms'],
+    ['a 1 s timeout: half of it', Duration.seconds(1), '500ms'],
+  ])('unset, %s', (_name, timeout, expected) => {
+    expect(flushSetting({ timeout })).toBe(expected);
+    expect(flushSetting({ timeout }, {}, 'aspect')).toBe(expected);
+  });
+
+  test('given, it must be shorter than the timeout, whatever the default does', () => {
+    expect(flushSetting({ timeout: Duration.seconds(1) }, { collectorFlushTimeout: Duration.millis(900) })).toBe('900ms');
+    expect(() => flushSetting({ timeout: Duration.seconds(1) }, { collectorFlushTimeout: Duration.seconds(1) })).toThrow(
+      /collectorFlushTimeout \(1 second\) is not shorter than the function's timeout \(1 second\)/);
+    expect(() => flushSetting({ timeout: Duration.seconds(1) }, { collectorFlushTimeout: Duration.seconds(2) })).toThrow(
+      /collectorFlushTimeout \(2 seconds\) is not shorter than the function's timeout \(1 second\)/);
+  });
+
+  test('OtelTracedFunction and OtelCollectorLayer.addToFunction follow the same rule', () => {
+    const stack = newStack();
+    new OtelTracedFunction(stack, 'Traced', { entry: HANDLER_ENTRY, timeout: Duration.seconds(1) });
+    OtelCollectorLayer.addToFunction(pythonFunction(stack, 'Collector', { timeout: Duration.seconds(2) }));
+    const template = Template.fromStack(stack);
+    expect(fnProps(template, 'Traced').Environment.Variables[C.env.flushTimeout]).toBe('500ms');
+    expect(fnProps(template, 'Collector').Environment.Variables[C.env.flushTimeout]).toBe('1000ms');
+  });
+
+  test('a timeout known only at deploy time leaves the collector\'s default', () => {
+    const stack = newStack();
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number' }).valueAsNumber;
+    const fn = nodeFunction(stack, 'Fn', { timeout: Duration.seconds(seconds) });
+    OtelTracing.addToFunction(fn);
+    expect(fnProps(Template.fromStack(stack), 'Fn').Environment.Variables[C.env.flushTimeout]).toBeUndefined();
   });
 });
 
