@@ -1,4 +1,5 @@
-import { Annotations, CfnResource, IAspect } from 'aws-cdk-lib';
+import * as path from 'path';
+import { Annotations, AssetStaging, CfnResource, CustomResourceProviderBase, IAspect, Stack } from 'aws-cdk-lib';
 import { CfnFunction, Function as LambdaFunction, IFunction, ILayerVersion, Runtime, RuntimeFamily, SingletonFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { IConstruct } from 'constructs';
@@ -52,7 +53,9 @@ export interface OtelTracingAttachment {
  * cannot be traced (a Node.js runtime the preload does not list, too many layers, another tracer in
  * `NODE_OPTIONS`, a container image, a function defined only as a `CfnFunction`) gets a warning
  * naming the reason, and synth goes on; `OtelTracing.exclude()` opts a function, or a whole
- * scope, out.
+ * scope, out. CDK's own handler functions (custom resource providers, `AwsCustomResource`,
+ * `BucketDeployment`, the `Provider` framework, log retention) are left as they are, without a
+ * warning.
  *
  * A library instrumentation (`Instrumentation.PG`, `MYSQL2`, `IOREDIS`, `REDIS`, `GRAPHQL`)
  * traces its library only when the function loads it from `node_modules`, not from an esbuild
@@ -119,12 +122,12 @@ export class OtelTracing implements IAspect {
 
   /** Traces `node` when it is a Lambda function. */
   public visit(node: IConstruct): void {
-    if (isExcluded(node)) {
+    if (isExcluded(node) || isCdkHandler(node)) {
       return;
     }
     if (node instanceof SingletonFunction) {
       const inner = underlyingFunction(node);
-      if (inner !== undefined && !isExcluded(inner)) this.trace(inner);
+      if (inner !== undefined && !isExcluded(inner) && !isCdkHandler(inner)) this.trace(inner);
       return;
     }
     if (node instanceof LambdaFunction) {
@@ -209,6 +212,33 @@ function underlyingFunction(fn: IFunction | IConstruct): LambdaFunction | undefi
     return inner instanceof LambdaFunction ? inner : undefined;
   }
   return undefined;
+}
+
+/** Where aws-cdk-lib is installed: its own handlers' code lies under it. */
+const CDK_LIBRARY_DIR = path.dirname(require.resolve('aws-cdk-lib/package.json'));
+
+/**
+ * Whether a function (or a function resource) is one of CDK's own handlers: a custom resource
+ * provider (`CustomResourceProvider`: bucket auto-delete, cross-Region references, ...), or a
+ * function whose code is an asset of aws-cdk-lib or an `@aws-cdk` package (`AwsCustomResource`,
+ * `BucketDeployment`, the custom resource `Provider` framework, log retention). They are CDK's
+ * machinery, not the app's: the Aspect neither traces nor warns about them.
+ */
+function isCdkHandler(node: IConstruct): boolean {
+  const owner = node instanceof LambdaFunction ? node : isStandaloneFunctionResource(node) ? node.node.scope : undefined;
+  if (owner === undefined || owner instanceof Stack) {
+    return false;
+  }
+  if (owner instanceof CustomResourceProviderBase) {
+    return true;
+  }
+  const staging = owner.node.tryFindChild('Code')?.node.tryFindChild('Stage');
+  return staging instanceof AssetStaging && isCdkSource(staging.sourcePath);
+}
+
+function isCdkSource(sourcePath: string): boolean {
+  const relative = path.relative(CDK_LIBRARY_DIR, sourcePath);
+  return (!relative.startsWith('..') && !path.isAbsolute(relative)) || /[\\/]node_modules[\\/](aws-cdk-lib|@aws-cdk)[\\/]/.test(sourcePath);
 }
 
 /** A Lambda function resource with no lambda.Function around it (an L1, or a custom resource provider). */
