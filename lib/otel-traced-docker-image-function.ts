@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { FileSystem } from 'aws-cdk-lib';
+import { AssetStaging, FileSystem, Stack } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Architecture, AssetImageCodeProps, DockerImageCode, DockerImageFunction, FunctionOptions, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -89,6 +89,7 @@ export class OtelTracedDockerImageFunction extends DockerImageFunction {
     }
     // The contexts' content, not their paths (which differ between machines), goes into the asset hash.
     const contentHash = Object.values(contexts).map(dir => FileSystem.fingerprint(dir)).join(':');
+    const stagedContexts = Object.fromEntries(Object.entries(contexts).map(([name, dir]) => [name, stagedBuildContext(scope, name, dir)]));
 
     const tracing = props.tracing ?? Tracing.ACTIVE;
     super(scope, id, {
@@ -98,7 +99,7 @@ export class OtelTracedDockerImageFunction extends DockerImageFunction {
       code: DockerImageCode.fromImageAsset(props.directory, {
         ...imageOptions,
         platform: imageOptions.platform ?? (architecture.name === Architecture.ARM_64.name ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64),
-        buildContexts: { ...imageOptions.buildContexts, ...contexts },
+        buildContexts: { ...imageOptions.buildContexts, ...stagedContexts },
         extraHash: [imageOptions.extraHash, contentHash].filter(h => h !== undefined).join(':'),
         invalidation: { buildContexts: false, ...imageOptions.invalidation },
       }),
@@ -107,6 +108,25 @@ export class OtelTracedDockerImageFunction extends DockerImageFunction {
     const attachment = attachTracing(this, props, { where, part: Part.ALL, delivery: Delivery.IMAGE, tracing, imagePreload: preload });
     this.serviceName = attachment.serviceName;
   }
+}
+
+/**
+ * A build context staged into the cloud assembly beside the image's own directory, once per
+ * stack and content, so that an assembly synthesized on one machine builds on another (a
+ * pipeline publishing from `cdk.out`): the CDK CLI runs `docker build` in the image's staged
+ * directory, from which the context is `../asset.<hash>`. With asset staging turned off
+ * (`aws:cdk:disable-asset-staging`), the image is built from its source directory and so is
+ * the context.
+ */
+function stagedBuildContext(scope: Construct, name: string, directory: string): string {
+  const stack = Stack.of(scope);
+  const id = `OtelBuildContext-${name}-${FileSystem.fingerprint(directory).slice(0, 16)}`;
+  const existing = stack.node.tryFindChild(id);
+  const staging = existing instanceof AssetStaging ? existing : new AssetStaging(stack, id, { sourcePath: directory });
+  if (path.resolve(staging.absoluteStagedPath) === path.resolve(directory)) {
+    return directory;
+  }
+  return path.posix.join('..', path.basename(staging.absoluteStagedPath));
 }
 
 /** The prebuilt collector of an architecture: an image cannot compile it at synth. */

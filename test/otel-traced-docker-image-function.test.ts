@@ -27,6 +27,14 @@ function synth(props: Partial<ConstructorParameters<typeof OtelTracedDockerImage
   return { fn: fn.Properties, template: Template.fromStack(stack), source: images[0].source, assemblyDir: assembly.directory };
 }
 
+/** Whether two directories hold the same files with the same bytes. */
+function sameTree(a: string, b: string): boolean {
+  const files = (dir: string) => (fs.readdirSync(dir, { recursive: true }) as string[]).filter(f => fs.statSync(path.join(dir, f)).isFile()).sort();
+  const listed = files(a);
+  return JSON.stringify(listed) === JSON.stringify(files(b)) &&
+    listed.every(f => fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))));
+}
+
 /**
  * Lays out a root filesystem as `COPY --from=<context> / /opt/` does in the image: every
  * build context's content under /opt.
@@ -41,11 +49,15 @@ function imageFilesystem(dockerfile: string, contexts: { [name: string]: string 
 
 describe('OtelTracedDockerImageFunction', () => {
   test('the image is built with the collector and the preload as named build contexts, for the function\'s platform', () => {
-    const { source } = synth();
+    const { source, assemblyDir } = synth();
+    // Staged beside the image's directory, and named from it: docker build runs in that directory.
     expect(source.dockerBuildContexts).toEqual({
-      [OtelTracedDockerImageFunction.COLLECTOR_BUILD_CONTEXT]: COLLECTOR_FIXTURE_DIR,
-      [OtelTracedDockerImageFunction.PRELOAD_BUILD_CONTEXT]: PRELOAD_LAYER_DIR,
+      [OtelTracedDockerImageFunction.COLLECTOR_BUILD_CONTEXT]: expect.stringMatching(/^\.\.\/asset\.[0-9a-f]{64}$/),
+      [OtelTracedDockerImageFunction.PRELOAD_BUILD_CONTEXT]: expect.stringMatching(/^\.\.\/asset\.[0-9a-f]{64}$/),
     });
+    const imageDir = path.join(assemblyDir, source.directory);
+    expect(sameTree(path.join(imageDir, source.dockerBuildContexts['otel-collector']), COLLECTOR_FIXTURE_DIR)).toBe(true);
+    expect(sameTree(path.join(imageDir, source.dockerBuildContexts['otel-preload']), PRELOAD_LAYER_DIR)).toBe(true);
     expect(source.platform).toBe('linux/amd64');
     expect(synth({ architecture: Architecture.ARM_64 }).source.platform).toBe('linux/arm64');
   });
@@ -79,16 +91,57 @@ describe('OtelTracedDockerImageFunction', () => {
   });
 
   test('the image, laid out as its Dockerfile copies the contexts, holds every path the environment names', () => {
-    const { fn } = synth();
-    const root = imageFilesystem(path.join(NODE_IMAGE, 'Dockerfile'), {
-      [OtelTracedDockerImageFunction.COLLECTOR_BUILD_CONTEXT]: COLLECTOR_FIXTURE_DIR,
-      [OtelTracedDockerImageFunction.PRELOAD_BUILD_CONTEXT]: PRELOAD_LAYER_DIR,
-    });
+    const { fn, source, assemblyDir } = synth();
+    const imageDir = path.join(assemblyDir, source.directory);
+    const root = imageFilesystem(path.join(imageDir, 'Dockerfile'), Object.fromEntries(
+      Object.entries<string>(source.dockerBuildContexts).map(([name, dir]) => [name, path.resolve(imageDir, dir)])));
     const importPath = fn.Environment.Variables.NODE_OPTIONS.split(' ')[1];
     const configPath = fn.Environment.Variables[C.env.configUri].replace(/^file:/, '');
     for (const file of [importPath, configPath, C.layerExtensionPath]) {
       expect(fs.existsSync(path.join(root, file))).toBe(true);
     }
+  });
+
+  test('the cloud assembly holds everything the image build names: moved to another machine, it still builds', () => {
+    const { assemblyDir } = synth({ architecture: Architecture.ARM_64 });
+    const moved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'otel-moved-')), 'cdk.out');
+    fs.cpSync(assemblyDir, moved, { recursive: true });
+    fs.rmSync(assemblyDir, { recursive: true, force: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(moved, 'ImageStack.assets.json'), 'utf-8'));
+    const [image] = Object.values<any>(manifest.dockerImages);
+    expect(path.isAbsolute(image.source.directory)).toBe(false);
+    const imageDir = path.join(moved, image.source.directory);
+    expect(fs.existsSync(path.join(imageDir, image.source.dockerFile ?? 'Dockerfile'))).toBe(true);
+    for (const dir of Object.values<string>(image.source.dockerBuildContexts)) {
+      expect(path.isAbsolute(dir)).toBe(false);
+      expect(path.resolve(imageDir, dir).startsWith(moved + path.sep)).toBe(true);
+    }
+    const contexts = image.source.dockerBuildContexts;
+    expect(fs.existsSync(path.join(imageDir, contexts['otel-collector'], C.layerExtensionPath.replace(/^\/opt\//, '')))).toBe(true);
+    expect(fs.existsSync(path.join(imageDir, contexts['otel-preload'], C.preloadImportPath.replace(/^\/opt\//, '')))).toBe(true);
+  });
+
+  test('with asset staging turned off, the contexts are their source directories, as the image is', () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'otel-image-')), context: { 'aws:cdk:disable-asset-staging': true } });
+    const stack = new Stack(app, 'ImageStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new OtelTracedDockerImageFunction(stack, 'Api', { directory: NODE_IMAGE });
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, 'ImageStack.assets.json'), 'utf-8'));
+    const [image] = Object.values<any>(manifest.dockerImages);
+    expect(image.source.dockerBuildContexts).toEqual({ 'otel-collector': COLLECTOR_FIXTURE_DIR, 'otel-preload': PRELOAD_LAYER_DIR });
+  });
+
+  test('two image functions of a stack share the staged contexts', () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'otel-image-')) });
+    const stack = new Stack(app, 'ImageStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new OtelTracedDockerImageFunction(stack, 'A', { directory: NODE_IMAGE });
+    new OtelTracedDockerImageFunction(stack, 'B', { directory: PYTHON_IMAGE, preload: false });
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, 'ImageStack.assets.json'), 'utf-8'));
+    const contexts = Object.values<any>(manifest.dockerImages).map(image => image.source.dockerBuildContexts);
+    expect(contexts).toHaveLength(2);
+    expect(contexts.map(c => c['otel-collector'])).toEqual([contexts[0]['otel-collector'], contexts[0]['otel-collector']]);
+    // Three contexts used, two staged: the collector's once for both functions.
+    const staged = stack.node.children.map(c => c.node.id).filter(id => id.startsWith('OtelBuildContext-')).sort();
+    expect(staged).toEqual([expect.stringMatching(/^OtelBuildContext-otel-collector-/), expect.stringMatching(/^OtelBuildContext-otel-preload-/)]);
   });
 
   test('a Dockerfile that does not copy from the contexts is refused with the lines to add', () => {
