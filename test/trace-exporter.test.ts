@@ -1,7 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Stack } from 'aws-cdk-lib';
-import { TraceExporter, XRayDelivery } from '../lib';
+import { Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { OtelTracedFunction, OtelTracing, TraceExporter, XRayDelivery } from '../lib';
+import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
 import { COLLECTOR_SOURCE_DIR } from '../lib/collector-bundling';
 import { collectorConfigUri, renderCollectorConfig } from '../lib/collector-config';
 
@@ -53,6 +56,35 @@ describe('TraceExporter.xray with XRayDelivery.DAEMON', () => {
     expect(() => TraceExporter.xray({ delivery: XRayDelivery.DAEMON, endpoint: 'https://vpce-1.example.com' }).bind(PATH))
       .toThrow(/exporter.endpoint: .* remove endpoint/);
     expect(() => TraceExporter.xray({ delivery: 'udp' as XRayDelivery }).bind(PATH)).toThrow(/exporter.delivery: 'udp' is not a delivery; use XRayDelivery.API or XRayDelivery.DAEMON/);
+  });
+
+  describe('needs Lambda\'s tracing on, which runs the daemon', () => {
+    beforeEach(() => useCollectorFixture());
+    afterEach(() => jest.restoreAllMocks());
+    const exporter = TraceExporter.xray({ delivery: XRayDelivery.DAEMON });
+
+    test('with active tracing (the default) the function uses it', () => {
+      const stack = newStack();
+      new OtelTracedFunction(stack, 'Fn', { entry: HANDLER_ENTRY, exporter });
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+    });
+
+    test('with tracing off, synth fails naming the function, the delivery and the fix', () => {
+      expect(() => new OtelTracedFunction(newStack(), 'Fn', { entry: HANDLER_ENTRY, exporter, tracing: Tracing.DISABLED }))
+        .toThrow(/TestStack\/Fn.*its tracing is off, and the exporter's delivery XRayDelivery.DAEMON .* set the function's tracing to Tracing.ACTIVE \(or Tracing.PASS_THROUGH\), or use XRayDelivery.API\./);
+    });
+
+    test('the Aspect turns a function\'s tracing on when it has none, so the daemon runs for it', () => {
+      const stack = newStack();
+      new LambdaFunction(stack, 'Py', { runtime: Runtime.PYTHON_3_13, handler: 'app.handler', code: Code.fromInline('def handler(e, c): return 1') });
+      Aspects.of(stack).add(new OtelTracing({ exporter }));
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'python3.13',
+        TracingConfig: { Mode: 'Active' },
+        Environment: { Variables: { OPENTELEMETRY_COLLECTOR_CONFIG_URI: Match.stringLikeRegexp('awsxray_daemon') } },
+      });
+      expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    });
   });
 
   test('the collector accepts the rendered configuration\'s exporter', () => {
