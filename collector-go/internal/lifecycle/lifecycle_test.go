@@ -497,14 +497,7 @@ func TestEveryInvocationModeExportsBeforeEachNextAtSteadyTraffic(t *testing.T) {
 // send when it wants.
 func (h *harness) sendCountedInvocation(t *testing.T, seed byte, requestID string) ptrace.Traces {
 	t.Helper()
-	td, ids := testsupport.NewTrace(seed)
-	root := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
-	root.Attributes().PutStr("faas.invocation_id", requestID)
-	root.Attributes().PutInt(contract.InvocationSpanCountAttribute, 3)
-	children := ptrace.NewTraces()
-	td.CopyTo(children)
-	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != ids.Root })
-	children.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == ids.Root })
+	td, children, _ := testsupport.CountedInvocation(seed, requestID, 3)
 	if resp := testsupport.PostOTLP(t, h.otlpAddr, td); resp.StatusCode != http.StatusOK {
 		t.Fatalf("OTLP POST: HTTP %d", resp.StatusCode)
 	}

@@ -116,21 +116,29 @@ service:
 	}
 }
 
-func TestTheDaemonExporterHandsAFlushToTheXRayDaemonWithoutWaitingForAnAnswer(t *testing.T) {
+// startToDaemon starts a pipeline whose awsxray_daemon exporter sends to a
+// UDP socket of the test's, which it returns with the receiver's address.
+func startToDaemon(t testing.TB) (p *Pipeline, addr string, daemon net.PacketConn) {
+	t.Helper()
 	daemon, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer daemon.Close()
-	addr := testsupport.FreeLoopbackAddr(t)
+	t.Cleanup(func() { _ = daemon.Close() })
+	addr = testsupport.FreeLoopbackAddr(t)
 	uri := fmt.Sprintf("yaml:receivers: {otlp: {protocols: {http: {endpoint: '%s'}}}}\n"+
 		"exporters: {awsxray_daemon: {endpoint: '%s'}}\n"+
 		"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray_daemon]}}}", addr, daemon.LocalAddr())
-	p, err := StartFromURI(context.Background(), uri, Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, zap.NewNop())
+	p, err = StartFromURI(context.Background(), uri, Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Shutdown(context.Background())
+	t.Cleanup(func() { p.Shutdown(context.Background()) })
+	return p, addr, daemon
+}
+
+func TestTheDaemonExporterHandsAFlushToTheXRayDaemonWithoutWaitingForAnAnswer(t *testing.T) {
+	p, addr, daemon := startToDaemon(t)
 	td, _ := testsupport.NewTrace(4)
 	testsupport.PostOTLP(t, addr, td)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

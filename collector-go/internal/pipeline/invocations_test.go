@@ -92,24 +92,9 @@ func TestWaitInvocationReturnsOnceTheHandlerSpanAndEveryRequestAreIn(t *testing.
 	}
 }
 
-// splitInvocation returns the trace of seed as two requests: the handler
-// span of requestID counting count spans, and its two child spans.
-func splitInvocation(seed byte, requestID string, count int64) (handler, children ptrace.Traces, ids testsupport.Trace) {
-	td, ids := testsupport.NewTrace(seed)
-	root := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
-	root.Attributes().PutStr("faas.invocation_id", requestID)
-	root.Attributes().PutInt(contract.InvocationSpanCountAttribute, count)
-	handler, children = ptrace.NewTraces(), ptrace.NewTraces()
-	td.CopyTo(handler)
-	td.CopyTo(children)
-	handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != ids.Root })
-	children.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == ids.Root })
-	return handler, children, ids
-}
-
 func TestAnInvocationIsCompleteOnlyOnceEverySpanItsHandlerSpanCountsIsIn(t *testing.T) {
 	r := start(t, 1000, "")
-	handler, children, _ := splitInvocation(1, "req-1", 3)
+	handler, children, _ := testsupport.CountedInvocation(1, "req-1", 3)
 
 	// The handler span comes first, on its own connection; its children
 	// are still on another.
@@ -150,7 +135,7 @@ func TestAnInvocationIsCompleteOnlyOnceEverySpanItsHandlerSpanCountsIsIn(t *test
 
 func TestSpansMissingWhenTheInvocationIsGivenUpAreCountedAndLateOnesExported(t *testing.T) {
 	r := start(t, 1000, "")
-	handler, children, ids := splitInvocation(2, "req-1", 3)
+	handler, children, ids := testsupport.CountedInvocation(2, "req-1", 3)
 	testsupport.PostOTLP(t, r.addr, handler)
 
 	if missing := r.pipeline.GiveUpInvocation("req-1"); missing != 2 {
@@ -205,7 +190,7 @@ func TestAHandlerSpanWithoutACountClosesItsInvocationAsBefore(t *testing.T) {
 
 func TestAnInvocationWaitsBrieflyForTheSpansItsHandlerLeftRunning(t *testing.T) {
 	r := start(t, 1000, "")
-	handler, children, ids := splitInvocation(4, "req-1", 2)
+	handler, children, ids := testsupport.CountedInvocation(4, "req-1", 2)
 	root := handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 	root.Attributes().PutInt(contract.InvocationOpenSpansAttribute, 1)
 	// The counted child (the HTTP span) comes with the handler span; the AWS span is still open.
@@ -240,7 +225,7 @@ func TestAnInvocationWaitsBrieflyForTheSpansItsHandlerLeftRunning(t *testing.T) 
 	}
 
 	// A span left running that does not end: the wait ends after the grace, nothing counted missing.
-	handler, children, _ = splitInvocation(5, "req-2", 3)
+	handler, children, _ = testsupport.CountedInvocation(5, "req-2", 3)
 	handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutInt(contract.InvocationOpenSpansAttribute, 1)
 	testsupport.PostOTLP(t, r.addr, handler)
 	testsupport.PostOTLP(t, r.addr, children)

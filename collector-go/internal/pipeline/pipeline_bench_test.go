@@ -3,14 +3,12 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.uber.org/zap"
 
 	"github.com/cdk-lambda-otel-xray/collector-go/internal/testsupport"
 )
@@ -85,11 +83,7 @@ func BenchmarkFlushBurstOf20000Spans(b *testing.B) {
 // request with 12 spans in (as the preload sends them), 12 datagrams out to
 // a UDP socket nobody answers. Figures only; no threshold.
 func BenchmarkReceiveJSONAndHandToTheDaemon12Spans(b *testing.B) {
-	daemon, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer daemon.Close()
+	p, addr, daemon := startToDaemon(b)
 	go func() {
 		buf := make([]byte, 70_000)
 		for {
@@ -98,15 +92,6 @@ func BenchmarkReceiveJSONAndHandToTheDaemon12Spans(b *testing.B) {
 			}
 		}
 	}()
-	addr := testsupport.FreeLoopbackAddr(b)
-	uri := fmt.Sprintf("yaml:receivers: {otlp: {protocols: {http: {endpoint: '%s'}}}}\n"+
-		"exporters: {awsxray_daemon: {endpoint: '%s'}}\n"+
-		"service: {pipelines: {traces: {receivers: [otlp], exporters: [awsxray_daemon]}}}", addr, daemon.LocalAddr())
-	p, err := StartFromURI(context.Background(), uri, Limits{MaxSpans: 1000, MaxBytes: 8 << 20}, zap.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Shutdown(context.Background())
 	td := testsupport.NewBurst(12, 40)
 	body, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
 	if err != nil {

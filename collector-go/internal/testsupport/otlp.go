@@ -162,3 +162,20 @@ func NewBurst(n int, seed byte) ptrace.Traces {
 	}
 	return td
 }
+
+// CountedInvocation builds the trace of seed as the preload sends one
+// invocation when its requests are read out of order: handler holds the
+// handler span of requestID, counting count spans
+// (contract.InvocationSpanCountAttribute), children its two child spans.
+func CountedInvocation(seed byte, requestID string, count int64) (handler, children ptrace.Traces, ids Trace) {
+	td, ids := NewTrace(seed)
+	root := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	root.Attributes().PutStr("faas.invocation_id", requestID)
+	root.Attributes().PutInt(contract.InvocationSpanCountAttribute, count)
+	handler, children = ptrace.NewTraces(), ptrace.NewTraces()
+	td.CopyTo(handler)
+	td.CopyTo(children)
+	handler.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() != ids.Root })
+	children.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { return s.SpanID() == ids.Root })
+	return handler, children, ids
+}
