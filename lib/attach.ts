@@ -14,7 +14,9 @@ import { mergeNodeOptions } from './node-options';
 import { OtelPreloadLayer, PRELOAD_STACK_LAYER_ID } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { OtelTracingOptions } from './tracing-options';
-import { environmentSize, flushTimeoutSetting, MAX_ENVIRONMENT_BYTES, MAX_LAYERS, preloadRuntimeProblem, validateInstrumentations } from './validation';
+import {
+  environmentSize, execWrapperProblem, flushTimeoutSetting, layerLimitProblem, MAX_ENVIRONMENT_BYTES, preloadRuntimeProblem, validateInstrumentations,
+} from './validation';
 
 /**
  * The one attach path: given a function, adds what its runtime needs to be traced. Used by
@@ -206,11 +208,9 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   }
 
   const existing = readEnvironment(fn, where);
-  const wrapper = existing.AWS_LAMBDA_EXEC_WRAPPER;
-  if (all && typeof wrapper === 'string' && /otel|opentelemetry/i.test(wrapper)) {
-    throw new CannotTrace(where,
-      `environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
-      'remove it (this library loads its own preload through NODE_OPTIONS)');
+  const wrapperProblem = all ? execWrapperProblem(existing.AWS_LAMBDA_EXEC_WRAPPER) : undefined;
+  if (wrapperProblem !== undefined) {
+    throw new CannotTrace(where, wrapperProblem);
   }
   let nodeOptions: string | undefined;
   if (preload) {
@@ -242,11 +242,10 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   const needPreload = delivery === Delivery.LAYERS && preload &&
     !onFunction(options.preloadLayer ?? existingStackLayer(fn, PRELOAD_STACK_LAYER_ID));
   const needed = (needCollector ? 1 : 0) + (needPreload ? 1 : 0);
-  if (present.length + needed > MAX_LAYERS) {
-    const which = needCollector && needPreload ? 'collector and preload layers' : needCollector ? 'collector layer' : 'preload layer';
-    throw new CannotTrace(where,
-      `it has ${present.length} layer(s); with the ${which} that makes ${present.length + needed}, ` +
-      `and Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's code`);
+  const which = needCollector && needPreload ? 'the collector and preload layers' : needCollector ? 'the collector layer' : 'the preload layer';
+  const layerProblem = layerLimitProblem(present.length, needed, which);
+  if (layerProblem !== undefined) {
+    throw new CannotTrace(where, layerProblem);
   }
 
   const architectureProblem = needCollector && options.collectorLayer === undefined ? collectorArchitectureProblem(fn.architecture) : undefined;

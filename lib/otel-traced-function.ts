@@ -10,7 +10,7 @@ import { OtelPreloadLayer } from './preload-layer';
 import { TraceExporter } from './trace-exporter';
 import { OtelTracingOptions } from './tracing-options';
 import { esbuildAvailable } from './util';
-import { MAX_LAYERS, packageAvailable, validateExecWrapper, validateInstrumentations, validateLayerCount, validateRuntime } from './validation';
+import { layerLimitProblem, packageAvailable, validateExecWrapper, validateInstrumentations, validateLayerCount, validateRuntime } from './validation';
 
 /**
  * Properties of an {@link OtelTracedFunction}: those of a NodejsFunction, plus how it is
@@ -109,15 +109,12 @@ export class OtelTracedFunction extends NodejsFunction {
       super.addLayers(...layers);
       return;
     }
-    const total = this.layerCount + layers.length;
-    if (total > MAX_LAYERS) {
-      throw new Error(
-        `OtelTracedFunction '${this.node.path}': adding ${layers.length} layer(s) makes ${total}, including the collector and preload layers; ` +
-        `Lambda allows ${MAX_LAYERS}. Merge layers, or move their content into the function's bundle.`,
-      );
+    const problem = layerLimitProblem(this.layerCount, layers.length, 'the layers added', 'counting the collector and preload layers, it has');
+    if (problem !== undefined) {
+      throw new Error(`OtelTracedFunction '${this.node.path}': ${problem}.`);
     }
     super.addLayers(...layers);
-    this.layerCount = total;
+    this.layerCount += layers.length;
   }
 
   /**

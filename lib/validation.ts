@@ -111,23 +111,40 @@ export function validateRuntime(runtime: Runtime, where: string): void {
   }
 }
 
+/**
+ * Lambda's limit of five layers, the one check every path makes: why a function holding
+ * `present` layers (`holding` says where they are) cannot take `adding` more (`what` names
+ * them), or `undefined` when it can.
+ */
+export function layerLimitProblem(present: number, adding: number, what: string, holding: string = 'it has'): string | undefined {
+  const total = present + adding;
+  if (total <= MAX_LAYERS) {
+    return undefined;
+  }
+  return `${holding} ${present} layer(s); with ${what} that makes ${total}, and Lambda allows ${MAX_LAYERS}. ` +
+    'Merge layers, or move their content into the function\'s code';
+}
+
 export function validateLayerCount(layers: ILayerVersion[] | undefined, where: string): void {
-  const total = (layers?.length ?? 0) + 2;
-  if (total > MAX_LAYERS) {
-    throw new Error(
-      `${where}: layers holds ${layers!.length} layer(s); with the collector and preload layers that makes ${total}, ` +
-      `and Lambda allows ${MAX_LAYERS}. Pass at most ${MAX_LAYERS - 2}: merge layers, or move their content into the function's bundle.`,
-    );
+  const problem = layerLimitProblem(layers?.length ?? 0, 2, 'the collector and preload layers', 'layers holds');
+  if (problem !== undefined) {
+    throw new Error(`${where}: ${problem}.`);
   }
 }
 
+/** Why `AWS_LAMBDA_EXEC_WRAPPER` rules tracing out (another OpenTelemetry set-up), or `undefined`. */
+export function execWrapperProblem(wrapper: unknown): string | undefined {
+  if (typeof wrapper !== 'string' || !/otel|opentelemetry/i.test(wrapper)) {
+    return undefined;
+  }
+  return `environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
+    'remove it (this library loads its own preload through NODE_OPTIONS)';
+}
+
 export function validateExecWrapper(environment: { [key: string]: string } | undefined, where: string): void {
-  const wrapper = environment?.AWS_LAMBDA_EXEC_WRAPPER;
-  if (wrapper !== undefined && /otel|opentelemetry/i.test(wrapper)) {
-    throw new Error(
-      `${where}: environment.AWS_LAMBDA_EXEC_WRAPPER is '${wrapper}', another OpenTelemetry set-up that would trace the function twice; ` +
-      'remove it (this construct loads its own preload through NODE_OPTIONS).',
-    );
+  const problem = execWrapperProblem(environment?.AWS_LAMBDA_EXEC_WRAPPER);
+  if (problem !== undefined) {
+    throw new Error(`${where}: ${problem}.`);
   }
 }
 
