@@ -4,7 +4,7 @@
 // filesystem runs in the Lambda emulator with the function's synthesized environment. Its trace
 // is read back from moto's X-Ray.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -39,7 +39,8 @@ function layOutImage({ directory, dockerfile, buildContexts }, root) {
       const words = rest.map(expand);
       const from = words[0].startsWith('--from=') ? words.shift().slice('--from='.length) : undefined;
       const dest = words.pop();
-      const base = from === undefined ? directory : buildContexts[from];
+      // A named build context is relative to the image's directory, where `docker build` runs.
+      const base = from === undefined ? directory : buildContexts[from] && resolve(directory, buildContexts[from]);
       assert.ok(base, `COPY --from=${from}: no build context of that name in the image asset`);
       for (const src of words) {
         const target = join(root, dest);
