@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark, from a fresh clone: installs what it needs, builds the collector and the preload
 # layer, then measures sizes, start-up, invoke overhead and throughput, each beside its baseline,
-# and writes bench/results.json and bench/RESULTS.md. About 5 to 10 minutes on 2 cores.
+# and writes bench/results.json and bench/RESULTS.md. About 15 minutes on 2 cores.
 # Run as root (the emulator uses mount and network namespaces). Quick run, e.g.:
 #   BENCH_STARTUP_RUNS=5 BENCH_READY_RUNS=5 BENCH_INVOCATIONS=50 BENCH_THROUGHPUT_BURSTS=1000 bench/run.sh
 set -euo pipefail

@@ -59,7 +59,7 @@ export function markNextEvents(env) {
 }
 
 /** CPU milliseconds so far of the environment's handler process and of its extensions. */
-function cpuOf(env) {
+export function cpuOf(env) {
   const out = { handler: 0, collector: 0 };
   for (const pid of env.sandbox?.pids() ?? []) {
     let comm;

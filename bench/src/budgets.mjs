@@ -58,8 +58,34 @@ export const BUDGETS = [
   { key: 'added_billed_otlphttp_p50_ms_backend_50ms', label: 'added billed duration p50, otlphttp, sink answering after 50 ms', unit: 'ms', baseline: 'peer_added_billed_p50_ms_backend_50ms', mustBeatBaseline: true, anchor: 'upstream Lambda collector, same run', deterministic: false },
   { key: 'added_response_p50_ms_backend_50ms', label: 'added response latency p50, otlphttp, sink answering after 50 ms', unit: 'ms', baseline: 'peer_added_response_p50_ms_backend_50ms', anchor: 'upstream Lambda collector, same run', deterministic: false },
   { key: 'peer_collector_binary_bytes', label: 'upstream Lambda collector binary, linux/amd64, stripped, default components', unit: 'bytes', baseline: 'collector_binary_bytes', anchor: 'built from ../shared/third_party in this run', deterministic: false },
+  { key: 'adot_startup_ms', label: 'AWS ADOT layer start-up cost (AWS_LAMBDA_EXEC_WRAPPER), Node.js 22', unit: 'ms', baseline: 'preload_startup_ms', anchor: 'budget: preload at most a quarter of this', deterministic: false },
+  { key: 'adot_lite_startup_ms', label: 'AWS ADOT layer start-up cost, lite mode (OTEL_AWS_LAMBDA_FAST_START), Node.js 22', unit: 'ms', baseline: 'preload_startup_ms', anchor: 'budget: preload at most a third of this', deterministic: false },
+  { key: 'adot_startup_ms_nodejs24x', label: 'AWS ADOT layer start-up cost, Node.js 24', unit: 'ms', baseline: 'preload_startup_ms_nodejs24x', anchor: 'budget: preload at most a quarter of this', deterministic: false },
+  { key: 'adot_lite_startup_ms_nodejs24x', label: 'AWS ADOT layer start-up cost, lite mode, Node.js 24', unit: 'ms', baseline: 'preload_startup_ms_nodejs24x', anchor: 'budget: preload at most a third of this', deterministic: false },
+  ...costBudgets(),
   { key: 'collector_spans_per_second', label: 'spans/s into the X-Ray stand-in, none lost, 1,769 MB function', unit: 'spans/s', baseline: 'xray_stand_in_spans_per_second', anchor: 'the stand-in fed directly, same run', deterministic: false },
 ];
+
+/**
+ * The cost comparison's budgets (cost.mjs, cost-run.mjs; BENCH_RUNTIME's figures): ours, in each
+ * X-Ray delivery, at or below AWS's ADOT layer measured in the same run, in added billed time at
+ * 128 and 1,769 MB with the CPU share, at low traffic and back-to-back, and in added CPU.
+ */
+function costBudgets() {
+  const out = [];
+  const delivery = { api: 'X-Ray API', daemon: 'X-Ray daemon' };
+  const traffic = { low: 'low traffic', steady: 'back-to-back' };
+  for (const variant of Object.keys(delivery)) {
+    for (const memory of [128, 1769]) {
+      for (const mode of Object.keys(traffic)) {
+        const adot = `cost_adot_${memory}mb_${mode}_added_billed_p50_ms`;
+        out.push({ key: `cost_${variant}_${memory}mb_${mode}_added_billed_p50_ms`, label: `added billed time p50, ${memory.toLocaleString('en-US')} MB with its CPU share, ${traffic[mode]}, ${delivery[variant]}`, unit: 'ms', limitFrom: { key: adot }, limitText: 'ADOT', baseline: adot, anchor: 'AWS ADOT layer (collector-less), same handler and rounds', deterministic: false });
+      }
+    }
+    out.push({ key: `cost_${variant}_added_cpu_ms`, label: `added CPU per invocation, 12 spans, one full core, handler process + extensions, ${delivery[variant]}`, unit: 'ms', limitFrom: { key: 'cost_adot_added_cpu_ms' }, limitText: 'ADOT', baseline: 'cost_adot_added_cpu_ms', anchor: 'AWS ADOT layer, same rounds; stretch 1 ms', deterministic: false });
+  }
+  return out;
+}
 
 /** The effective limit of a budget for a results object, or undefined. */
 export function limitOf(budget, results) {

@@ -1,12 +1,12 @@
 // Runs every benchmark, writes bench/results.json and bench/RESULTS.md, and prints each figure
 // beside its budget, baseline and anchor. Started by bench/run.sh after the builds.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMoto, startXRayStandIn } from '../../tools/lambda-emulator/index.mjs';
 import { BENCH_DIR, BUILD_DIR, PRELOAD_INIT, PRELOAD_LAYER_DIR, REPO_DIR, THIRD_PARTY_DIR, WORK_DIR, collectorBinary, collectorLayerDir, preloadInitIn } from './paths.mjs';
 import { bundleHandler } from './bundle-handler.mjs';
 import { measureSizes, preloadBreakdown } from './measure-sizes.mjs';
-import { checkLoads, fairPeerWrapper, measurePreloadStartup } from './preload-startup.mjs';
+import { adotStartupLayer, checkLoads, fairPeerWrapper, measurePreloadStartup } from './preload-startup.mjs';
 import { profilePreload } from './profile-preload.mjs';
 import { measureCollectorReady } from './collector-ready.mjs';
 import { collectorInitTrace } from './collector-init-trace.mjs';
@@ -22,6 +22,8 @@ import { consoleTable, markdown, updateReadme } from './report.mjs';
 import { tracedEnvironments } from './traced-environment.mjs';
 import { startOtlpSink } from './otlp-sink.mjs';
 import { measureCollectorsInvoke, measureCollectorsReady, peerBinaryBytes, peerCollectorLayer } from './peer-collector.mjs';
+import { measureCost } from './cost-run.mjs';
+import { budgetVerdicts, cellFigures, costMarkdown, flatFigures, replaceBetween, selectVariants, startupVerdicts } from './cost.mjs';
 
 const log = (line) => console.log(`[bench] ${line}`);
 const settings = readSettings();
@@ -90,6 +92,11 @@ const PROFILE_ENV = {
   OTEL_NODE_ENABLED_INSTRUMENTATIONS: tracedEnvironment['nodejs22.x'].OTEL_NODE_ENABLED_INSTRUMENTATIONS,
 };
 const tenSpansTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten'));
+// The cost comparison runs every variant with one bundle per runtime: NodejsFunction's CommonJS
+// default on Node.js 24; the ES module bundle on Node.js 22, where ADOT cannot load the CommonJS one.
+const tenSpansEsmTask = await bundleHandler(join(BENCH_DIR, 'fixtures', 'handlers', 'ten-spans', 'index.mjs'), join(WORK_DIR, 'task-ten-esm'), { format: 'esm' });
+const COST_BUNDLES = { 'nodejs24.x': { format: 'cjs', taskDir: tenSpansTask }, 'nodejs22.x': { format: 'esm', taskDir: tenSpansEsmTask } };
+const ADOT_OPT = join(THIRD_PARTY_DIR, 'adot-nodejs-layer', 'opt');
 
 const fairPeerOpt = join(THIRD_PARTY_DIR, 'opentelemetry-lambda-nodejs-layer', 'opt');
 const skipped = {};
@@ -102,10 +109,13 @@ await phase('preload start-up', async () => {
   let wrapper;
   if (existsSync(join(fairPeerOpt, 'otel-handler'))) wrapper = fairPeerWrapper(fairPeerOpt, WORK_DIR);
   else skip('fair_peer_preload_startup_ms', `${fairPeerOpt} is absent (the official Node.js layer built from source)`);
-  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, log });
+  let adot;
+  if (existsSync(join(ADOT_OPT, 'otel-instrument'))) adot = adotStartupLayer(ADOT_OPT, WORK_DIR);
+  else skip('adot_startup_ms', `${ADOT_OPT} is absent (AWS's ADOT Node.js layer, built as its SOURCE says)`);
+  const out = await measurePreloadStartup({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'], compareInit, fairPeerWrapper: wrapper, adot, runs: settings.BENCH_STARTUP_RUNS, log });
   record(out);
   // Node.js 24 as well: the same variants and rounds, its keys ending in _nodejs24x.
-  const out24 = await measurePreloadStartup({ node: join(nodeDir(24), 'bin', 'node'), runtimeDir: runtimeDirs[24], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs24.x'], fairPeerWrapper: wrapper, runs: settings.BENCH_STARTUP_RUNS, executionEnv: 'AWS_Lambda_nodejs24.x', log });
+  const out24 = await measurePreloadStartup({ node: join(nodeDir(24), 'bin', 'node'), runtimeDir: runtimeDirs[24], taskDir: smallTask, cjsTaskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs24.x'], fairPeerWrapper: wrapper, adot, runs: settings.BENCH_STARTUP_RUNS, executionEnv: 'AWS_Lambda_nodejs24.x', log });
   record(out24, '_nodejs24x');
   details.loads_cjs_bundle = await checkLoads({ node: node22, runtimeDir: runtimeDirs[22], taskDir: smallCjsTask, tracedEnvironment: tracedEnvironment['nodejs22.x'] });
   log(`CommonJS bundle from esbuild: ${JSON.stringify(details.loads_cjs_bundle)}`);
@@ -113,6 +123,14 @@ await phase('preload start-up', async () => {
   log(`preload profile, milliseconds added over bare Node.js: ${JSON.stringify(details.preload_profile.added)}`);
 });
 
+/** The cost comparison (cost-run.mjs, cost.mjs): per runtime, its figures, verdicts and delivery counts. */
+const cost = {
+  variants: [],
+  skipped: {},
+  byRuntime: {},
+  bundles: {},
+  settings: { cpuPeriodMicros: 100000, pacingMs: 200, ...Object.fromEntries(Object.entries(settings).filter(([key]) => key.startsWith('BENCH_COST'))) },
+};
 const moto = await startMoto();
 const standIn = await startXRayStandIn({ motoEndpoint: moto.endpoint, socketPath: join(WORK_DIR, 'xray.sock') });
 try {
@@ -227,6 +245,72 @@ try {
     await sink.stop();
   }
 
+  // What tracing costs per invocation: every variant at every memory size, with the CPU share.
+  const officialOpt = fairPeerOpt;
+  const missing = {
+    adot: existsSync(join(ADOT_OPT, 'otel-instrument')) ? undefined : `${ADOT_OPT} is absent (AWS's ADOT Node.js layer, built as its SOURCE says)`,
+    officialLayer: existsSync(join(officialOpt, 'otel-handler')) ? undefined : `${officialOpt} is absent (the official OpenTelemetry Node.js layer built from source)`,
+    peerCollector: peer.skip,
+  };
+  const { run: costVariants, skipped: costSkipped } = selectVariants(settings.BENCH_COST_VARIANTS, missing);
+  for (const [name, why] of Object.entries(costSkipped)) skip(`cost_${name}`, why);
+  cost.variants = costVariants.map((v) => v.name);
+  cost.skipped = costSkipped;
+  const costSink = await startOtlpSink({ socketPath: join(WORK_DIR, 'cost-sink.sock') });
+  try {
+    for (const runtime of settings.BENCH_COST_RUNTIMES) {
+      await phase(`cost per invocation (${runtime}, CPU share)`, async () => {
+        const { major, runtimes } = emulatorRuntime(runtime);
+        const environments = tracedEnvironment.byExporter[runtime];
+        const out = await measureCost({
+          workDir: join(WORK_DIR, `cost${major}`),
+          runtime,
+          runtimes,
+          standIn,
+          sink: costSink,
+          variants: costVariants,
+          pieces: {
+            environments,
+            collectorLayerDir: collectorLayerDir('amd64'),
+            preloadLayerDir: PRELOAD_LAYER_DIR,
+            adotOptDir: ADOT_OPT,
+            officialOptDir: officialOpt,
+            peerCollectorLayerDir: peer.layerDir,
+          },
+          taskDir: COST_BUNDLES[runtime].taskDir,
+          memorySizes: runtime === settings.BENCH_RUNTIME ? settings.BENCH_COST_MEMORY : settings.BENCH_COST_MEMORY_OTHER,
+          rounds: settings.BENCH_COST_ROUNDS,
+          bursts: settings.BENCH_COST_BURSTS,
+          burstLength: settings.BENCH_COST_BURST_LENGTH,
+          warmup: settings.BENCH_COST_WARMUP,
+          log,
+        });
+        writeFileSync(join(WORK_DIR, `cost-emulator-${major}.log`), out.logs.join('\n'));
+        const cells = cellFigures(out.samples);
+        // Which of our variants the construct's default is: the one whose environment it gives.
+        const defaultEnv = JSON.stringify(tracedEnvironment[runtime]);
+        cost.defaultVariant = ['api', 'daemon'].find((v) => JSON.stringify(environments[v]) === defaultEnv) ?? 'api';
+        const suffix = runtime === settings.BENCH_RUNTIME ? '' : `_${runtime.replace(/\W/g, '')}`;
+        Object.assign(results, flatFigures(cells, suffix));
+        cost.bundles[runtime] = COST_BUNDLES[runtime].format;
+        cost.byRuntime[runtime] = {
+          cells,
+          verdicts: budgetVerdicts(cells, cost.defaultVariant),
+          delivery: out.delivery,
+          invocations: out.invocations,
+          environments_reset: out.resets,
+          cpu_throttling: out.throttled,
+        };
+        for (const [counter, d] of Object.entries(out.delivery)) {
+          log(`cost (${runtime}): ${counter} (${d.variants.join(', ')}): ${d.received} of ${d.expected} spans`);
+        }
+        if (out.resets.length > 0) log(`cost (${runtime}): environments reset during the run: ${out.resets.join(', ')}`);
+      });
+    }
+  } finally {
+    await costSink.stop();
+  }
+
   await phase('X-Ray stand-in round trip', async () => {
     Object.assign(results, await measureXRayRoundTrip({ endpoint: standIn.endpoint, calls: settings.BENCH_RTT_CALLS, segmentsPerCall: 12 }));
     Object.assign(results, await measureXRayCeiling({ endpoint: standIn.endpoint, calls: 100 }));
@@ -261,13 +345,32 @@ try {
   await moto.stop();
 }
 
+// Start-up beside the cost tables: ours and each layer, from the start-up rounds (Node.js 22 without suffix).
+for (const [runtime, part] of Object.entries(cost.byRuntime)) {
+  const suffix = runtime === 'nodejs22.x' ? '' : `_${runtime.replace(/\W/g, '')}`;
+  const ours = results[`preload_startup_ms${suffix}`];
+  part.startup = {
+    untraced: results[`bare_node_startup_ms${suffix}`],
+    api: ours,
+    daemon: ours,
+    otlphttp: ours,
+    adot: results[`adot_startup_ms${suffix}`],
+    adot_lite: results[`adot_lite_startup_ms${suffix}`],
+    peer: results[`fair_peer_preload_startup_ms${suffix}`],
+  };
+  part.startupVerdicts = startupVerdicts(results, suffix);
+}
 const machine = describeMachine({ nodes: { 'start-up': node22, nodejs22x: join(nodeDir(22), 'bin', 'node'), nodejs24x: join(nodeDir(24), 'bin', 'node') }, repoDir: REPO_DIR });
-const document = { ...results, machine, settings, distributions, details, skipped, errors };
+cost.machine = machine;
+const costSection = Object.keys(cost.byRuntime).length > 0 ? costMarkdown(cost) : 'Not measured in this run.\n';
+const document = { ...results, cost: { ...cost, machine: undefined }, machine, settings, distributions, details, skipped, errors };
 writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null, 2)}\n`);
 const table = markdown(results, { machine, settings, breakdown: preloadBreakdown() });
-writeFileSync(join(BENCH_DIR, 'RESULTS.md'), table);
-updateReadme(join(BENCH_DIR, 'README.md'), table);
-updateReadme(join(REPO_DIR, 'README.md'), table);
+writeFileSync(join(BENCH_DIR, 'RESULTS.md'), `${table}\n## What tracing costs per invocation\n\n${costSection}`);
+for (const readme of [join(BENCH_DIR, 'README.md'), join(REPO_DIR, 'README.md')]) {
+  updateReadme(readme, table);
+  if (existsSync(readme)) writeFileSync(readme, replaceBetween(readFileSync(readme, 'utf8'), 'cost', costSection));
+}
 console.log('');
 console.log(consoleTable(results));
 console.log('');

@@ -4,7 +4,7 @@
 // with the preload, minus the same without it. Variants run interleaved, one of each per round,
 // in a rotating order, each pinned to one CPU.
 import { spawn } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ const PEER_ENV = {
  *   its NODE_OPTIONS imports the preload from the layer path, here the built layer on the host
  * @param {string} [compareInit]   init.mjs of a second build of the preload, measured as `compare`
  */
-export function startupVariants(tracedEnvironment, compareInit, fairPeerWrapper) {
+export function startupVariants(tracedEnvironment, compareInit, fairPeerWrapper, adot) {
   const peerRegister = require.resolve('@opentelemetry/auto-instrumentations-node/register');
   const { NODE_OPTIONS: tracedNodeOptions, ...tracedEnv } = tracedEnvironment;
   if (!tracedNodeOptions?.includes(CONTRACT.preload.importPath)) {
@@ -43,6 +43,10 @@ export function startupVariants(tracedEnvironment, compareInit, fairPeerWrapper)
     ...(compareInit ? { compare: { nodeOptions: tracedNodeOptions.replace(CONTRACT.preload.importPath, compareInit), env: tracedEnv } } : {}),
     peer: { nodeOptions: `--require ${peerRegister}`, env: PEER_ENV },
     ...(fairPeerWrapper ? { fairPeer: { nodeOptions: '', env: { AWS_LAMBDA_EXEC_WRAPPER: fairPeerWrapper }, wrapper: fairPeerWrapper } } : {}),
+    ...(adot ? {
+      adot: adotVariant(adot, {}),
+      adotLite: adotVariant(adot, { OTEL_AWS_LAMBDA_FAST_START: 'true' }),
+    } : {}),
     peerSameInstrumentations: {
       nodeOptions: `--require ${peerRegister}`,
       env: { ...PEER_ENV, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-lambda,http,undici,aws-sdk' },
@@ -80,7 +84,7 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant, executi
     AWS_ACCESS_KEY_ID: 'AKIABENCH0000000000',
     AWS_SECRET_ACCESS_KEY: 'bench-secret',
     AWS_SESSION_TOKEN: 'bench-session',
-    NODE_PATH: `${join(runtimeDir, 'node_modules')}:${runtimeDir}:${taskDir}`,
+    NODE_PATH: `${variant.nodePathPrefix ? `${variant.nodePathPrefix}:` : ''}${join(runtimeDir, 'node_modules')}:${runtimeDir}:${taskDir}`,
     OTEL_SERVICE_NAME: 'bench-startup',
     ...variant.env,
     NODE_OPTIONS: variant.nodeOptions,
@@ -119,8 +123,8 @@ export async function timeOneStart({ node, runtimeDir, taskDir, variant, executi
  * Measures every variant `runs` times, interleaved, after one warm-up round.
  * @returns {Promise<Record<string, number>>} figures for results.json
  */
-export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, fairPeerWrapper, runs, executionEnv, log = () => {} }) {
-  const variants = startupVariants(tracedEnvironment, compareInit, fairPeerWrapper);
+export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTaskDir, tracedEnvironment, compareInit, fairPeerWrapper, adot, runs, executionEnv, log = () => {} }) {
+  const variants = startupVariants(tracedEnvironment, compareInit, fairPeerWrapper, adot);
   // Each start: a variant and the handler bundle it loads. The ES module bundle serves the
   // comparison with the peer; the CommonJS bundle, NodejsFunction's default, only bare and preload.
   const starts = {
@@ -148,6 +152,7 @@ export async function measurePreloadStartup({ node, runtimeDir, taskDir, cjsTask
       ...figuresOf(samples),
       preload_startup_cpu_ms: round(median(pairedDifferences(cpu.preload, cpu.bare))),
       ...(cpu.fairPeer ? { fair_peer_preload_startup_cpu_ms: round(median(pairedDifferences(cpu.fairPeer, cpu.bare))) } : {}),
+      ...(cpu.adot ? { adot_startup_cpu_ms: round(median(pairedDifferences(cpu.adot, cpu.bare))), adot_lite_startup_cpu_ms: round(median(pairedDifferences(cpu.adotLite, cpu.bare))) } : {}),
       preload_startup_runs: runs,
     },
     distributions: Object.fromEntries(names.map((n) => [`startup_${n}`, summarize(samples[n])])),
@@ -161,6 +166,7 @@ function figuresOf(samples) {
     peer_preload_startup_ms: costOf('peer'),
     peer_same_instrumentations_startup_ms: costOf('peerSameInstrumentations'),
     ...(samples.fairPeer ? { fair_peer_preload_startup_ms: costOf('fairPeer') } : {}),
+    ...(samples.adot ? { adot_startup_ms: costOf('adot'), adot_lite_startup_ms: costOf('adotLite') } : {}),
     preload_startup_cjs_bundle_ms: costOf('preloadCjs', 'bareCjs'),
     bare_node_startup_ms: round(median(samples.bare)),
     ...(samples.compare ? { compare_preload_startup_ms: costOf('compare'), compare_preload_startup_cjs_bundle_ms: costOf('compareCjs', 'bareCjs') } : {}),
@@ -221,4 +227,39 @@ export function fairPeerWrapper(layerOptDir, workDir) {
   writeFileSync(path, script);
   chmodSync(path, 0o755);
   return path;
+}
+
+/**
+ * AWS's ADOT Node.js layer (collector-less, `opt/` of the build in ../shared/third_party, see its
+ * SOURCE) made runnable from the host: a copy of its /opt tree whose wrapper (`otel-instrument`)
+ * and ES module entry points (`wrapper.mjs`, `lite-wrapper.mjs`) name the copy instead of /opt, and
+ * whose handler check reads LAMBDA_TASK_ROOT instead of /var/task. Started as Lambda starts it:
+ * `otel-instrument` as AWS_LAMBDA_EXEC_WRAPPER, /opt/nodejs/node_modules first on NODE_PATH.
+ * @param {string} adotOptDir
+ * @param {string} workDir
+ * @returns {{optDir: string, wrapper: string}}
+ */
+export function adotStartupLayer(adotOptDir, workDir) {
+  const optDir = join(workDir, 'adot-opt');
+  rmSync(optDir, { recursive: true, force: true });
+  cpSync(adotOptDir, optDir, { recursive: true, verbatimSymlinks: true });
+  const rewrite = (file, edit) => {
+    const path = join(optDir, file);
+    const text = edit(readFileSync(path, 'utf8'));
+    chmodSync(path, 0o755);
+    writeFileSync(path, text);
+  };
+  // Nothing above /opt on Lambda says how to read its .js files; here bench/package.json would.
+  writeFileSync(join(optDir, 'package.json'), '{ "type": "commonjs" }\n');
+  for (const file of ['wrapper.mjs', 'lite-wrapper.mjs']) rewrite(file, (text) => text.replaceAll("'/opt/", `'${optDir}/`));
+  rewrite('otel-instrument', (text) => {
+    if (!text.includes('TASK_DIR="/var/task"')) throw new Error(`${join(adotOptDir, 'otel-instrument')} no longer sets TASK_DIR="/var/task": check how it finds the handler before measuring it`);
+    return text.replace('TASK_DIR="/var/task"', 'TASK_DIR="${LAMBDA_TASK_ROOT}"').replaceAll(' /opt/', ` ${optDir}/`);
+  });
+  return { optDir, wrapper: join(optDir, 'otel-instrument') };
+}
+
+/** A start-up variant of the ADOT layer: the NODE_PATH hook first, as Lambda's runtime resolves a layer's imports. */
+function adotVariant(adot, env) {
+  return { nodeOptions: `--import ${RUNTIME_HOOK}`, env: { AWS_LAMBDA_EXEC_WRAPPER: adot.wrapper, ...env }, wrapper: adot.wrapper, nodePathPrefix: join(adot.optDir, 'nodejs', 'node_modules') };
 }
