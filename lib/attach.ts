@@ -1,5 +1,4 @@
 import { IResolveContext, Lazy, Stack, Token } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, CfnFunction, Function as LambdaFunction, ILayerVersion, LayerVersion, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { collectorArchitectureProblem } from './collector-bundling';
@@ -17,6 +16,7 @@ import { OtelTracingOptions } from './tracing-options';
 import {
   environmentSize, execWrapperProblem, flushTimeoutSetting, layerLimitProblem, MAX_ENVIRONMENT_BYTES, preloadRuntimeProblem, validateInstrumentations,
 } from './validation';
+import { addRoleStatement, xrayWriteStatement } from './xray-permissions';
 
 /**
  * The one attach path: given a function, adds what its runtime needs to be traced. Used by
@@ -330,7 +330,7 @@ export function attachTracing(fn: LambdaFunction, options: OtelTracingOptions, c
   if (preload) {
     keepPreloadInNodeOptions(fn, where);
   }
-  exporter.policyStatements.forEach(statement => fn.addToRolePolicy(statement));
+  exporter.policyStatements.forEach(statement => addRoleStatement(fn, statement));
   if (all) {
     setTracing(fn, context.tracing ?? Tracing.ACTIVE);
   }
@@ -477,5 +477,5 @@ function setTracing(fn: LambdaFunction, tracing: Tracing): void {
     return;
   }
   cfn.tracingConfig = { mode: tracing };
-  fn.addToRolePolicy(new PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }));
+  addRoleStatement(fn, xrayWriteStatement());
 }

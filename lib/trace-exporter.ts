@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { xrayWriteStatement } from './xray-permissions';
 
 /** How the collector hands X-Ray segment documents over. */
 export enum XRayDelivery {
@@ -152,9 +153,6 @@ export abstract class TraceExporter {
   public abstract bind(path: string): TraceExporterConfig;
 }
 
-/** X-Ray accepts segments for these actions only; neither supports resource-level permissions. */
-const XRAY_WRITE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
-
 /** AWS Region names, e.g. `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`. */
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
@@ -177,10 +175,6 @@ function validateUrl(value: string | undefined, field: string, example: string):
   if (!url || !['https:', 'http:'].includes(url.protocol)) {
     throw new Error(`${field}: '${value}' is not an http(s) URL; use one such as '${example}'.`);
   }
-}
-
-function xrayWriteStatement(): PolicyStatement {
-  return new PolicyStatement({ actions: XRAY_WRITE_ACTIONS, resources: ['*'] });
 }
 
 class XRayTraceExporter extends TraceExporter {

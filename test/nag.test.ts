@@ -1,45 +1,124 @@
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
-import { OtelTracedFunction } from '../lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { OtelTracedFunction, OtelTracing, TraceExporter, XRayDelivery } from '../lib';
 import { HANDLER_ENTRY, useCollectorFixture } from './helpers';
 
 useCollectorFixture();
 
+type Build = (stack: Stack) => void;
+
+const IAM5_XRAY = 'AwsSolutions-IAM5[Resource::*]';
+
 /**
- * The AWS Solutions rules run against a traced function. The findings suppressed are those
- * every Lambda function has (the basic execution managed policy) and the X-Ray write wildcard,
- * which X-Ray requires because PutTraceSegments has no resource-level permissions.
+ * cdk-nag's AwsSolutions and Serverless packs over one stack: every error and warning, as its
+ * rule id with the finding in brackets (e.g. `AwsSolutions-IAM5[Resource::*]`), sorted.
+ * `withoutAcknowledgement` removes the `cdk_nag` metadata the library adds, before the checks.
  */
-function nagErrors(suppress: boolean): string[] {
+function nagFindings(build: Build, withoutAcknowledgement = false): string[] {
   const app = new App();
   const stack = new Stack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const fn = new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
-  if (suppress) {
-    NagSuppressions.addResourceSuppressions(fn, [
-      {
-        id: 'AwsSolutions-IAM4',
-        reason: 'The standard Lambda logging policy, set by the base Function.',
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+  build(stack);
+  if (withoutAcknowledgement) {
+    Aspects.of(stack).add({
+      visit: node => {
+        if (node instanceof CfnResource && node.cfnResourceType === 'AWS::IAM::Policy') {
+          node.cfnOptions.metadata = {};
+        }
       },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
-        appliesTo: ['Resource::*'],
-      },
-    ], true);
+    });
   }
   Aspects.of(stack).add(new AwsSolutionsChecks());
-  return Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))
-    .map(e => /^AwsSolutions-[A-Za-z]+\d+/.exec(String(e.entry.data))![0]);
+  Aspects.of(stack).add(new ServerlessChecks());
+  const annotations = Annotations.fromStack(stack);
+  const pattern = Match.stringLikeRegexp('^(AwsSolutions|Serverless)-');
+  return [...annotations.findError('*', pattern), ...annotations.findWarning('*', pattern)]
+    .map(e => `${e.id}: ${/^(AwsSolutions|Serverless)-[A-Za-z0-9]+(\[[^\]]*\])?/.exec(String(e.entry.data))![0]}`)
+    .sort();
 }
 
-describe('cdk-nag AwsSolutions', () => {
-  test('a traced function has no finding beyond the two inherent ones', () => {
-    expect(nagErrors(true)).toEqual([]);
+/** The baseline: the same handler as a plain NodejsFunction with active tracing, on OtelTracedFunction's default runtime. */
+const plain: Build = stack => {
+  new NodejsFunction(stack, 'Api', { entry: HANDLER_ENTRY, runtime: Runtime.NODEJS_24_X, tracing: Tracing.ACTIVE });
+};
+
+const traced: { [name: string]: Build } = {
+  'OtelTracedFunction': stack => {
+    new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
+  },
+  'OtelTracedFunction, tracing set by the user': stack => {
+    new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY, tracing: Tracing.ACTIVE });
+  },
+  'OtelTracing.addToFunction': stack => {
+    OtelTracing.addToFunction(new NodejsFunction(stack, 'Api', { entry: HANDLER_ENTRY, runtime: Runtime.NODEJS_24_X }));
+  },
+  'the OtelTracing Aspect': stack => {
+    new NodejsFunction(stack, 'Api', { entry: HANDLER_ENTRY, runtime: Runtime.NODEJS_24_X });
+    Aspects.of(stack).add(new OtelTracing());
+  },
+  'the X-Ray daemon exporter': stack => {
+    new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY, exporter: TraceExporter.xray({ delivery: XRayDelivery.DAEMON }) });
+  },
+  'the X-Ray OTLP exporter': stack => {
+    new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY, exporter: TraceExporter.xrayOtlp() });
+  },
+};
+
+describe('cdk-nag AwsSolutions and Serverless', () => {
+  const baseline = nagFindings(plain);
+
+  test('the baseline has the X-Ray wildcard finding, so the rules do run', () => {
+    expect(baseline).toContain(`/NagStack/Api/ServiceRole/DefaultPolicy/Resource: ${IAM5_XRAY}`);
   });
 
-  test('the rules do run: unsuppressed, exactly the two inherent findings appear', () => {
-    expect(nagErrors(false).sort()).toEqual(['AwsSolutions-IAM4', 'AwsSolutions-IAM5']);
+  test.each(Object.keys(traced))('%s: no finding beyond a plain function with active tracing', name => {
+    const findings = nagFindings(traced[name]);
+    expect(findings.filter(finding => !baseline.includes(finding))).toEqual([]);
+    expect(findings).not.toContainEqual(expect.stringContaining(IAM5_XRAY));
+  });
+
+  test.each(Object.keys(traced))('%s: without the library\'s metadata, the X-Ray wildcard is reported', name => {
+    expect(nagFindings(traced[name], true)).toContain(`/NagStack/Api/ServiceRole/DefaultPolicy/Resource: ${IAM5_XRAY}`);
+  });
+
+  test('the metadata acknowledges that one finding with its reason, and nothing else', () => {
+    const app = new App();
+    const stack = new Stack(app, 'NagStack');
+    const fn = new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
+    OtelTracing.addToFunction(fn);
+    const policy = fn.role!.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
+    expect(policy.getMetadata('cdk_nag')).toEqual({
+      rules_to_suppress: [{
+        id: 'AwsSolutions-IAM5',
+        reason: expect.stringMatching(/PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions/),
+        applies_to: ['Resource::*'],
+      }],
+    });
+  });
+
+  test('the user\'s own wildcards in the same policy are still reported', () => {
+    const findings = nagFindings(stack => {
+      const fn = new OtelTracedFunction(stack, 'Api', { entry: HANDLER_ENTRY });
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:Get*'], resources: ['arn:aws:s3:::my-bucket/*'] }));
+    });
+    expect(findings).toEqual(expect.arrayContaining([
+      '/NagStack/Api/ServiceRole/DefaultPolicy/Resource: AwsSolutions-IAM5[Action::s3:Get*]',
+      '/NagStack/Api/ServiceRole/DefaultPolicy/Resource: AwsSolutions-IAM5[Resource::arn:aws:s3:::my-bucket/*]',
+    ]));
+  });
+
+  test('suppressions the user adds to the policy are kept alongside the library\'s', () => {
+    const app = new App();
+    const stack = new Stack(app, 'NagStack');
+    const fn = new NodejsFunction(stack, 'Api', { entry: HANDLER_ENTRY, runtime: Runtime.NODEJS_24_X });
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    const policy = fn.role!.node.findChild('DefaultPolicy').node.defaultChild as CfnResource;
+    const own = { id: 'AwsSolutions-IAM5', reason: 'Reads any bucket.', applies_to: ['Action::s3:GetObject'] };
+    policy.addMetadata('cdk_nag', { rules_to_suppress: [own] });
+    OtelTracing.addToFunction(fn);
+    expect(policy.getMetadata('cdk_nag').rules_to_suppress).toEqual([own, expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::*'] })]);
   });
 });
