@@ -81,6 +81,7 @@ run_suite "integ snapshots" integ bash -c 'set -o pipefail; npx integ-runner --d
   failed=$(echo "$line" | grep -oE "[0-9]+ failed" | grep -oE "[0-9]+" || true)
   passed=$(echo "$line" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || true)
   echo "${passed:-0} passed, ${failed:-0} failed"; exit $s'
+run_suite "templates (cfn-lint)" cfn-lint bash scripts/cfn-lint-test.sh
 run_suite "newcomer (pack + synth)" newcomer bash scripts/newcomer-test.sh
 run_suite "README snippets (rosetta)" rosetta bash scripts/rosetta-test.sh
 run_suite "Python app (wheel + synth)" python-app bash scripts/python-app-test.sh
