@@ -34,6 +34,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     `@aws-cdk/integ-tests-alpha@${'2.245.0-alpha.0'}`,
     'aws-cdk@2.1148.1',
     'cdk-nag@2.38.2',
+    // cdk-nag 3 (rule packs as validation plugins, acknowledgments instead of metadata), beside 2.
+    'cdk-nag-v3@npm:cdk-nag@3.0.2',
     // Handlers that use the API must share the preload's major.minor (one global API instance).
     '@opentelemetry/api@1.9.1',
   ],

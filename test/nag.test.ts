@@ -1,9 +1,10 @@
-import { App, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import * as nag3 from 'cdk-nag-v3';
 import { OtelTracedFunction, OtelTracing, TraceExporter, XRayDelivery } from '../lib';
 import { HANDLER_ENTRY, useCollectorFixture } from './helpers';
 
@@ -14,7 +15,7 @@ type Build = (stack: Stack) => void;
 const IAM5_XRAY = 'AwsSolutions-IAM5[Resource::*]';
 
 /**
- * cdk-nag's AwsSolutions and Serverless packs over one stack: every error and warning, as its
+ * cdk-nag 2's AwsSolutions and Serverless packs over one stack: every error and warning, as its
  * rule id with the finding in brackets (e.g. `AwsSolutions-IAM5[Resource::*]`), sorted.
  * `withoutAcknowledgement` removes the `cdk_nag` metadata the library adds, before the checks.
  */
@@ -67,7 +68,7 @@ const traced: { [name: string]: Build } = {
   },
 };
 
-describe('cdk-nag AwsSolutions and Serverless', () => {
+describe('cdk-nag 2 AwsSolutions and Serverless', () => {
   const baseline = nagFindings(plain);
 
   test('the baseline has the X-Ray wildcard finding, so the rules do run', () => {
@@ -120,5 +121,43 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
     policy.addMetadata('cdk_nag', { rules_to_suppress: [own] });
     OtelTracing.addToFunction(fn);
     expect(policy.getMetadata('cdk_nag').rules_to_suppress).toEqual([own, expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::*'] })]);
+  });
+});
+
+/**
+ * The same packs in cdk-nag 3, which runs them as validation plugins and reads aws-cdk-lib
+ * acknowledgments, not the `cdk_nag` metadata. `withoutAcknowledgement` stops the library's.
+ */
+function nag3Findings(build: Build, withoutAcknowledgement = false): string[] {
+  const acknowledge = withoutAcknowledgement ? jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined) : undefined;
+  try {
+    const app = new App();
+    const stack = new Stack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    build(stack);
+    app.synth();
+    return [new nag3.AwsSolutionsChecks(), new nag3.ServerlessChecks()]
+      .flatMap(pack => pack.validateScope(stack).violations)
+      .flatMap(violation => violation.violatingResources.map(resource => `/${resource.constructPath}: ${violation.ruleName}`))
+      .sort();
+  } finally {
+    acknowledge?.mockRestore();
+  }
+}
+
+describe('cdk-nag 3 AwsSolutions and Serverless', () => {
+  const baseline = nag3Findings(plain);
+
+  test('the baseline has the X-Ray wildcard finding, so the rules do run', () => {
+    expect(baseline).toContain(`/NagStack/Api/ServiceRole/DefaultPolicy/Resource: ${IAM5_XRAY}`);
+  });
+
+  test.each(Object.keys(traced))('%s: no finding beyond a plain function with active tracing', name => {
+    const findings = nag3Findings(traced[name]);
+    expect(findings.filter(finding => !baseline.includes(finding))).toEqual([]);
+    expect(findings).not.toContainEqual(expect.stringContaining(IAM5_XRAY));
+  });
+
+  test.each(Object.keys(traced))('%s: without the library\'s acknowledgment, the X-Ray wildcard is reported', name => {
+    expect(nag3Findings(traced[name], true)).toContain(`/NagStack/Api/ServiceRole/DefaultPolicy/Resource: ${IAM5_XRAY}`);
   });
 });
