@@ -210,11 +210,21 @@ export function verdictLines(verdicts) {
 
 /**
  * The whole cost section: a table per runtime, the budget verdicts of our default variant against
- * ADOT, the skipped variants and how the figures were measured.
+ * ADOT, the skipped variants and how the figures were measured. `compact`: the first runtime's
+ * table and the one line on how it was measured (the project README's "What tracing costs").
  * @param {{byRuntime: Record<string, {cells: object, startup?: object, verdicts: object[], startupVerdicts?: object[]}>, variants: string[], defaultVariant?: string, skipped?: Record<string,string>, settings: Record<string, unknown>, machine?: {cores: number, cpu_model: string}}} cost
  */
-export function costMarkdown(cost) {
+export function costMarkdown(cost, { compact = false } = {}) {
   const out = [];
+  if (compact) {
+    const [runtime, part] = Object.entries(cost.byRuntime)[0] ?? [];
+    if (!part) return 'Not measured in this run.\n';
+    out.push(costTable({ runtime, cells: part.cells, variants: cost.variants, startup: part.startup, defaultVariant: cost.defaultVariant }));
+    out.push('');
+    const bundle = cost.bundles?.[runtime] === 'esm' ? 'ES module bundle' : 'CommonJS bundle';
+    out.push(`p50, added to the same handler untraced (${bundle}); in brackets, how many times ADOT's added cost. ${cost.machine ? `${cost.machine.cores} cores (${cost.machine.cpu_model}), commit ${cost.machine.commit}; ` : ''}every figure, Node.js 22 and the budgets: [bench/RESULTS.md](bench/RESULTS.md).`);
+    return `${out.join('\n')}\n`;
+  }
   for (const [runtime, part] of Object.entries(cost.byRuntime)) {
     out.push(costTable({ runtime, cells: part.cells, variants: cost.variants, startup: part.startup, defaultVariant: cost.defaultVariant }));
     out.push('');

@@ -367,9 +367,10 @@ const document = { ...results, cost: { ...cost, machine: undefined }, machine, s
 writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(document, null, 2)}\n`);
 const table = markdown(results, { machine, settings, breakdown: preloadBreakdown() });
 writeFileSync(join(BENCH_DIR, 'RESULTS.md'), `${table}\n## What tracing costs per invocation\n\n${costSection}`);
-for (const readme of [join(BENCH_DIR, 'README.md'), join(REPO_DIR, 'README.md')]) {
+const compactCostSection = Object.keys(cost.byRuntime).length > 0 ? costMarkdown(cost, { compact: true }) : costSection;
+for (const [readme, section] of [[join(BENCH_DIR, 'README.md'), costSection], [join(REPO_DIR, 'README.md'), compactCostSection]]) {
   updateReadme(readme, table);
-  if (existsSync(readme)) writeFileSync(readme, replaceBetween(readFileSync(readme, 'utf8'), 'cost', costSection));
+  if (existsSync(readme)) writeFileSync(readme, replaceBetween(readFileSync(readme, 'utf8'), 'cost', section));
 }
 console.log('');
 console.log(consoleTable(results));

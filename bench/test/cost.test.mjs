@@ -198,3 +198,19 @@ test('the ADOT layer is made runnable from the host: its /opt paths and handler 
   writeFileSync(join(opt, 'otel-instrument'), '#!/bin/bash\nexec "$@"\n');
   assert.throws(() => adotStartupLayer(opt, work), /no longer sets TASK_DIR="\/var\/task"/);
 });
+
+test('the compact cost section holds the first runtime\'s table and points to the full results', () => {
+  const cells = cellsFor(8, 2);
+  const cost = {
+    byRuntime: { 'nodejs24.x': { cells, verdicts: budgetVerdicts(cells, 'api') }, 'nodejs22.x': { cells, verdicts: [] } },
+    variants: ['untraced', 'api', 'adot'],
+    defaultVariant: 'api',
+    bundles: { 'nodejs24.x': 'cjs' },
+    machine: { cores: 2, cpu_model: 'test cpu', commit: 'abc1234' },
+  };
+  const md = costMarkdown(cost, { compact: true });
+  assert.match(md, /^\| Node\.js 24, p50 \|/);
+  assert.doesNotMatch(md, /\| Node\.js 22, p50|Budgets,/);
+  assert.match(md, /\(CommonJS bundle\).*2 cores \(test cpu\), commit abc1234; .*\[bench\/RESULTS\.md\]\(bench\/RESULTS\.md\)\.\n$/);
+  assert.equal(costMarkdown({ byRuntime: {}, variants: [] }, { compact: true }), 'Not measured in this run.\n');
+});
