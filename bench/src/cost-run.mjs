@@ -14,6 +14,7 @@
 // (billed.mjs). CPU: every thread of the handler process and of the extensions
 // (/proc/<pid>/task/*/schedstat), per invocation at low traffic, and per invocation over whole
 // bursts back-to-back (an export deferred into a later invocation is counted where it runs).
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { collectorConfigOverrides, DOWNSTREAM_PATH, LambdaService, RUNTIME_HOOK } from '../../tools/lambda-emulator/index.mjs';
 import { cpuOf, markNextEvents } from './billed.mjs';
@@ -21,6 +22,7 @@ import { collectorConfigEnvironment } from './collector-environment.mjs';
 import { renderOtlpHttpConfig } from './otlphttp-config.mjs';
 import { rotation } from './peer-collector.mjs';
 import { BURST_UNMEASURED, functionName } from './cost.mjs';
+import { round } from './stats.mjs';
 import { SPANS_PER_INVOCATION } from './invoke-overhead.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -129,6 +131,7 @@ export async function measureCost(options) {
     }
   }
   await service.start();
+  const loadAtStart = loadavg()[0];
   const names = [...byName.keys()];
   const samples = {};
   for (const memory of memorySizes) {
@@ -224,5 +227,5 @@ export async function measureCost(options) {
     delivery[counter].expected += count * SPANS_PER_INVOCATION;
   }
   const resets = names.filter((name) => service.environments(name).length > 1);
-  return { samples, delivery, invocations, resets, throttled, daemonStats: { ...service.xrayDaemon?.stats }, logs };
+  return { samples, delivery, invocations, resets, throttled, loadAverage: [round(loadAtStart), round(loadavg()[0])], daemonStats: { ...service.xrayDaemon?.stats }, logs };
 }

@@ -243,6 +243,9 @@ export function costMarkdown(cost, { compact = false } = {}) {
     out.push('');
     out.push(`Skipped: ${skipped.map(([name, why]) => `${name} (${why})`).join('; ')}.`);
   }
+  out.push('');
+  const loads = Object.values(cost.byRuntime).flatMap((part) => part.load_average ?? []);
+  out.push(`The machine is shared: other work ran beside the benchmark${loads.length > 0 ? ` (1-minute load average ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} at the start and end of the cost rounds, on ${cost.machine?.cores ?? 'its'} cores)` : ''}, so single figures move by several milliseconds from run to run; compare the columns of one row, measured in the same rounds.`);
   if (cost.machine) {
     out.push('');
     out.push(`Lambda emulator with the CPU share emulated (cgroup v1 cpu quota = period × memory / 1,769, ${(cost.settings?.cpuPeriodMicros ?? 100000).toLocaleString('en-US')} µs period; Init unthrottled), X-Ray daemon stand-in; ${cost.machine.cores} cores (${cost.machine.cpu_model}), commit ${cost.machine.commit}, ${cost.machine.date}; handler bundles: ${Object.entries(cost.bundles ?? {}).map(([r, f]) => `${r} ${f === 'cjs' ? 'CommonJS (NodejsFunction\'s default)' : 'ES module (ADOT cannot load the CommonJS one there)'}`).join(', ')}; ${Object.entries(cost.settings ?? {}).filter(([k]) => k.startsWith('BENCH_COST')).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(', ')}.`);

@@ -300,6 +300,7 @@ try {
           invocations: out.invocations,
           environments_reset: out.resets,
           cpu_throttling: out.throttled,
+          load_average: out.loadAverage,
         };
         for (const [counter, d] of Object.entries(out.delivery)) {
           log(`cost (${runtime}): ${counter} (${d.variants.join(', ')}): ${d.received} of ${d.expected} spans`);

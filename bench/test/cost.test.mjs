@@ -214,3 +214,10 @@ test('the compact cost section holds the first runtime\'s table and points to th
   assert.match(md, /\(CommonJS bundle\).*2 cores \(test cpu\), commit abc1234; .*\[bench\/RESULTS\.md\]\(bench\/RESULTS\.md\)\.\n$/);
   assert.equal(costMarkdown({ byRuntime: {}, variants: [] }, { compact: true }), 'Not measured in this run.\n');
 });
+
+test('the cost section says the machine is shared, with the load it measured under', () => {
+  const cells = cellsFor(8, 2);
+  const md = costMarkdown({ byRuntime: { 'nodejs24.x': { cells, verdicts: [], load_average: [1.5, 3.25] }, 'nodejs22.x': { cells, verdicts: [], load_average: [0.5, 2] } }, variants: ['untraced', 'api'], machine: { cores: 2, cpu_model: 'c', commit: 'x', date: 'd' } });
+  assert.match(md, /The machine is shared: other work ran beside the benchmark \(1-minute load average 0\.5 to 3\.3 at the start and end of the cost rounds, on 2 cores\)/);
+  assert.match(costMarkdown({ byRuntime: { 'nodejs24.x': { cells, verdicts: [] } }, variants: ['untraced'] }), /The machine is shared: other work ran beside the benchmark, so single figures/);
+});
