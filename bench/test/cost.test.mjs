@@ -152,8 +152,9 @@ test('cost settings: lists from the environment, untraced always measured, bad v
 });
 
 const environments = {
-  api: { NODE_OPTIONS: '--import /opt/nodejs/otel-preload/init.mjs', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-lambda,http,undici', OPENTELEMETRY_COLLECTOR_CONFIG_URI: 'yaml:api' },
-  daemon: { NODE_OPTIONS: '--import /opt/nodejs/otel-preload/init.mjs', OPENTELEMETRY_COLLECTOR_CONFIG_URI: 'yaml:daemon' },
+  // Stand-ins: variantSetup hands each environment over as it is.
+  api: { NODE_OPTIONS: '--import /p/preload.mjs', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-lambda,http,undici', COLLECTOR_CONFIG: 'yaml:api' },
+  daemon: { NODE_OPTIONS: '--import /p/preload.mjs', COLLECTOR_CONFIG: 'yaml:daemon' },
 };
 const pieces = { environments, collectorLayerDir: '/c', preloadLayerDir: '/p', adotOptDir: '/adot', officialOptDir: '/official', peerCollectorLayerDir: '/peer', sinkEndpoint: 'http://127.0.0.1:4319' };
 
