@@ -19,6 +19,9 @@ import { join } from 'node:path';
 import { deferred, withTimeout } from './http-util.mjs';
 import { joinCommand } from './cgroup.mjs';
 
+/** How long a new sandbox may take to be ready before it counts as failed. */
+const SANDBOX_READY_LIMIT_MS = 60_000;
+
 /** Names the sandbox's /etc/hosts maps to 127.0.0.1. */
 const LOOPBACK_NAMES = new Set(['localhost', 'sandbox.localdomain', 'sandbox']);
 
@@ -100,9 +103,12 @@ export class Sandbox {
       stderr += d.toString();
     });
     this.holder.on('exit', (code) => ready.resolve(false, code));
-    const outcome = await withTimeout(ready.promise, 10_000);
+    // Creating namespaces takes milliseconds, and seconds on a loaded machine tearing others down:
+    // the limit only catches a sandbox that never comes.
+    const outcome = await withTimeout(ready.promise, SANDBOX_READY_LIMIT_MS);
     if (outcome.timedOut || !outcome.value) {
-      throw new Error(`could not create the sandbox (unshare --mount --net; needs root): ${stderr.trim() || 'no output'}`);
+      const why = outcome.timedOut ? `not ready within ${SANDBOX_READY_LIMIT_MS / 1000} s` : 'it exited';
+      throw new Error(`could not create the sandbox (unshare --mount --net; needs root): ${why}: ${stderr.trim() || 'no output'}`);
     }
     this.netNs = readlinkSync(`/proc/${this.holder.pid}/ns/net`);
     // If the emulator's process ends without tearing down, take the environment's processes along.
