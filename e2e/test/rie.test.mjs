@@ -222,10 +222,14 @@ describe('h. collector without the Telemetry API (202 Telemetry.NotSupported, as
     assert.equal(env.telemetryApi.delivered.length, 0, 'nothing was delivered through the Telemetry API');
     await p.service.settle();
     // Without runtimeDone the collector exports an invocation's spans on the next event: before
-    // SHUTDOWN the earlier invocations are in X-Ray and the last one still waits in the collector.
+    // SHUTDOWN the earlier invocations are in X-Ray. The last one's usually wait in the collector;
+    // on a loaded machine the extension may read its INVOKE after that invocation's spans came
+    // and take them along, which is no loss: only its absence after SHUTDOWN would be.
     const before = await p.reader.traces(results.map((r) => r.traceId));
     const exported = (traces, r) => (traces.find((t) => t.traceId === r.traceId)?.nodes ?? []).some((n) => n.name === 'pick-fortune');
-    assert.deepEqual(results.map((r) => exported(before, r)), [true, true, false], 'spans exported before SHUTDOWN, per invocation');
+    const exportedBefore = results.map((r) => exported(before, r));
+    assert.deepEqual(exportedBefore.slice(0, 2), [true, true], 'the earlier invocations\' spans are in X-Ray before SHUTDOWN');
+    console.log(`# the last invocation's spans were ${exportedBefore[2] ? 'already' : 'not yet'} in X-Ray before SHUTDOWN`);
     await p.service.shutdownAll();
     await tracesWith(p.reader, results.map((r) => r.traceId), (byId) => results
       .filter((r) => !(byId.get(r.traceId)?.nodes ?? []).some((n) => n.name === 'pick-fortune'))
