@@ -1,10 +1,8 @@
 import { Aspects, Fn, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { Code, Function as LambdaFunction, FunctionProps, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
 import { OtelTracedFunction, OtelTracing, TraceExporter } from '../lib';
-import { contractValues, HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { contractValues, HANDLER_ENTRY, newStack, nodeFunction, useCollectorFixture } from './helpers';
 import { environmentSize, MAX_ENVIRONMENT_BYTES } from '../lib/validation';
 
 /**
@@ -15,12 +13,6 @@ import { environmentSize, MAX_ENVIRONMENT_BYTES } from '../lib/validation';
 useCollectorFixture();
 
 const C = contractValues();
-
-const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
-
-function nodeFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE, ...props });
-}
 
 /** The environment of the one function `id`, as synthesized. */
 function variablesOf(stack: Stack, id: string): { [key: string]: unknown } {

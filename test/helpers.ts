@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Architecture, Code } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, FunctionProps, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
 import { CollectorBundling } from '../lib/collector-bundling';
 import * as prebuilt from '../lib/collector-prebuilt';
 
@@ -50,4 +51,18 @@ export function contractValues() {
       serviceName: contract.preload.env.serviceName as string,
     },
   };
+}
+
+/** Inline handler code of the small functions the tests trace. */
+export const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
+export const PY_CODE = Code.fromInline('def handler(event, context):\n    return {}\n');
+
+/** A plain lambda.Function on Node.js 22, as a user already has one. */
+export function nodeFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
+  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE, ...props });
+}
+
+/** A plain lambda.Function on Python 3.13. */
+export function pythonFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
+  return new LambdaFunction(scope, id, { runtime: Runtime.PYTHON_3_13, handler: 'index.handler', code: PY_CODE, ...props });
 }

@@ -1,25 +1,13 @@
 import { Aspects, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Architecture, Code, Function as LambdaFunction, FunctionProps, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { Construct } from 'constructs';
 import { OtelCollectorLayer, OtelPreloadLayer, OtelTracedFunction, OtelTracing } from '../lib';
-import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { HANDLER_ENTRY, newStack, nodeFunction, pythonFunction, useCollectorFixture } from './helpers';
 
 /** Tracing applied twice, by any mix of paths, gives the template of tracing applied once. */
 
 useCollectorFixture();
-
-const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
-const PY_CODE = Code.fromInline('def handler(event, context):\n    return {}\n');
-
-function nodeFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE, ...props });
-}
-
-function pythonFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.PYTHON_3_13, handler: 'index.handler', code: PY_CODE, ...props });
-}
 
 function synth(build: (stack: Stack) => void): any {
   const stack = newStack();

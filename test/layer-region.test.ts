@@ -1,20 +1,14 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { Architecture, Code, Function as LambdaFunction, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import { Architecture, LayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { OtelCollectorLayer, OtelPreloadLayer, OtelTracedFunction, OtelTracing } from '../lib';
-import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { HANDLER_ENTRY, newStack, nodeFunction, useCollectorFixture } from './helpers';
 
 /** Lambda attaches layers of the function's own Region only: a layer of another is refused when both are known. */
 
 useCollectorFixture();
 
-const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
 const US_COLLECTOR_ARN = 'arn:aws:lambda:us-east-1:123456789012:layer:otel-xray-collector:3';
-
-function nodeFunction(scope: Construct, id: string): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE });
-}
 
 test('OtelTracedFunction: a collector layer imported from another Region', () => {
   const stack = newStack();

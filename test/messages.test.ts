@@ -1,13 +1,11 @@
 import * as path from 'path';
 import { Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import {
-  CfnFunction, Code, DockerImageCode, DockerImageFunction, Function as LambdaFunction, FunctionProps, LayerVersion, Runtime,
-} from 'aws-cdk-lib/aws-lambda';
+import { CfnFunction, DockerImageCode, DockerImageFunction, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { Instrumentation, OtelCollectorLayer, OtelTracedFunction, OtelTracedFunctionProps, OtelTracing, TraceExporter } from '../lib';
-import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { HANDLER_ENTRY, newStack, nodeFunction, pythonFunction, useCollectorFixture } from './helpers';
 
 /**
  * Every warning, info and error the library writes: one sentence after another, each naming the
@@ -16,19 +14,8 @@ import { HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
 
 useCollectorFixture();
 
-const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
-const PY_CODE = Code.fromInline('def handler(event, context):\n    return {}\n');
-
 /** Two stops or separators in a row (`..`, `. .`, `;.`, `:,`), or a space before one. */
 const DOUBLED_PUNCTUATION = /\.\s*\.|[,;:]\s*[.,;:]|\.\s*[,;:]|\s[.,;:](?:\s|$)/;
-
-function nodeFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE, ...props });
-}
-
-function pythonFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.PYTHON_3_13, handler: 'index.handler', code: PY_CODE, ...props });
-}
 
 function fourLayers(stack: Stack): LayerVersion[] {
   return [1, 2, 3, 4].map(i => LayerVersion.fromLayerVersionArn(stack, `Layer${i}`, `arn:aws:lambda:eu-west-1:123456789012:layer:l${i}:1`)) as LayerVersion[];

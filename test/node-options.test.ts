@@ -1,9 +1,8 @@
 import { Aspects, Fn, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Code, Function as LambdaFunction, FunctionProps, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { OtelTracedFunction, OtelTracing } from '../lib';
-import { contractValues, HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { contractValues, HANDLER_ENTRY, newStack, nodeFunction, useCollectorFixture } from './helpers';
 
 /**
  * NODE_OPTIONS set after tracing (`addEnvironment`) keeps the preload's --import on every path,
@@ -14,11 +13,6 @@ useCollectorFixture();
 
 const C = contractValues();
 const PRELOAD = `--import ${C.preloadImportPath}`;
-const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
-
-function nodeFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE, ...props });
-}
 
 function nodeOptionsOf(stack: Stack): unknown {
   const [fn] = Object.values<any>(Template.fromStack(stack).findResources('AWS::Lambda::Function'));

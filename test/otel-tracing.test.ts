@@ -9,22 +9,12 @@ import {
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { CollectorLogLevel, Instrumentation, OtelCollectorLayer, OtelPreloadLayer, OtelTracedFunction, OtelTracing, OtelTracingOptions, TraceExporter } from '../lib';
-import { contractValues, HANDLER_ENTRY, newStack, useCollectorFixture } from './helpers';
+import { contractValues, HANDLER_ENTRY, newStack, NODE_CODE, nodeFunction, PY_CODE, pythonFunction, useCollectorFixture } from './helpers';
 
 useCollectorFixture();
 
 const C = contractValues();
 const XRAY_STATEMENT = { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' };
-const NODE_CODE = Code.fromInline('exports.handler = async () => ({ ok: true });');
-const PY_CODE = Code.fromInline('def handler(event, context):\n    return {}\n');
-
-function nodeFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: NODE_CODE, ...props });
-}
-
-function pythonFunction(scope: Construct, id: string, props: Partial<FunctionProps> = {}): LambdaFunction {
-  return new LambdaFunction(scope, id, { runtime: Runtime.PYTHON_3_13, handler: 'index.handler', code: PY_CODE, ...props });
-}
 
 /** A construct of someone else's that makes its own function. */
 class ThirdPartyApi extends Construct {
